@@ -1,0 +1,8 @@
+"""Data: the ``Dataset`` container and the data sets that need no download."""
+
+from jaxdl.data.container import Dataset
+from jaxdl.data.digits import digits
+from jaxdl.data.mnist1d import mnist1d
+from jaxdl.data.toy import blobs, circles, linear_1d, moons, sine_1d, spirals, xor
+
+__all__ = ["Dataset", "digits", "mnist1d", "blobs", "circles", "linear_1d", "moons", "sine_1d", "spirals", "xor"]

@@ -1,0 +1,154 @@
+"""Toy data sets generated from a JAX key: 1D regression and 2D classification.
+
+Each generator draws ``num_train + num_test`` points in one go and splits them, so the
+two splits come from the same distribution, and the same key always gives the same data.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdl.data.container import Dataset
+
+__all__ = ["sine_1d", "linear_1d", "moons", "circles", "xor", "spirals", "blobs"]
+
+
+def _check_sizes(name: str, num_train: int, num_test: int) -> None:
+    for label, value in (("num_train", num_train), ("num_test", num_test)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: {label} must be a positive int, got {value!r}.")
+
+
+def _regression(name, x, y, num_train, info) -> Dataset:
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    return Dataset(x[:num_train], y[:num_train], x[num_train:], y[num_train:], None, name, info)
+
+
+def _classification(name, x, y, num_train, num_classes, info, *, key) -> Dataset:
+    # Generators emit points class by class; shuffle so both splits hold every class.
+    order = np.asarray(jax.random.permutation(key, x.shape[0]))
+    x, y = np.asarray(x, np.float32)[order], np.asarray(y, np.int32)[order]
+    return Dataset(x[:num_train], y[:num_train], x[num_train:], y[num_train:], num_classes, name, info)
+
+
+def sine_1d(*, key: jax.Array, num_train: int = 64, num_test: int = 256, noise: float = 0.1) -> Dataset:
+    """``y = sin(2 pi x) + eps``, ``x ~ U[0, 1]``, ``eps ~ N(0, noise^2)``.
+
+    Returns a regression ``Dataset`` with ``x: [N, 1]`` and ``y: [N, 1]``.
+    """
+    _check_sizes("sine_1d", num_train, num_test)
+    kx, ke = jax.random.split(key)
+    n = num_train + num_test
+    x = jax.random.uniform(kx, (n, 1))
+    y = jnp.sin(2 * jnp.pi * x) + noise * jax.random.normal(ke, (n, 1))
+    return _regression("sine_1d", x, y, num_train, {"noise": noise})
+
+
+def linear_1d(
+    *, key: jax.Array, num_train: int = 64, num_test: int = 256, slope: float = 2.0,
+    intercept: float = -0.5, noise: float = 0.1,
+) -> Dataset:
+    """``y = slope x + intercept + eps``, ``x ~ U[-1, 1]``, ``eps ~ N(0, noise^2)``.
+
+    The setting where least squares is the maximum-likelihood fit. ``x, y: [N, 1]``.
+    """
+    _check_sizes("linear_1d", num_train, num_test)
+    kx, ke = jax.random.split(key)
+    n = num_train + num_test
+    x = jax.random.uniform(kx, (n, 1), minval=-1.0, maxval=1.0)
+    y = slope * x + intercept + noise * jax.random.normal(ke, (n, 1))
+    return _regression("linear_1d", x, y, num_train, {"slope": slope, "intercept": intercept, "noise": noise})
+
+
+def moons(*, key: jax.Array, num_train: int = 200, num_test: int = 200, noise: float = 0.1) -> Dataset:
+    """Two interleaving half circles (as scikit-learn's ``make_moons``), plus ``N(0, noise^2)``.
+
+    ``x: [N, 2]``, ``y: [N]`` in ``{0, 1}``.
+    """
+    _check_sizes("moons", num_train, num_test)
+    kt, ke, kp = jax.random.split(key, 3)
+    n = num_train + num_test
+    y = jnp.arange(n) % 2
+    t = jax.random.uniform(kt, (n,), maxval=jnp.pi)
+    upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
+    lower = jnp.stack([1 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=1)
+    x = jnp.where(y[:, None] == 0, upper, lower) + noise * jax.random.normal(ke, (n, 2))
+    return _classification("moons", x, y, num_train, 2, {"noise": noise}, key=kp)
+
+
+def circles(
+    *, key: jax.Array, num_train: int = 200, num_test: int = 200, noise: float = 0.05, factor: float = 0.5
+) -> Dataset:
+    """A small circle (class 1, radius ``factor``) inside a unit circle (class 0), plus noise.
+
+    Not linearly separable in ``x``, separable in ``||x||``. ``x: [N, 2]``, ``y: [N]``.
+    """
+    _check_sizes("circles", num_train, num_test)
+    kt, ke, kp = jax.random.split(key, 3)
+    n = num_train + num_test
+    y = jnp.arange(n) % 2
+    t = jax.random.uniform(kt, (n,), maxval=2 * jnp.pi)
+    radius = jnp.where(y == 1, factor, 1.0)
+    x = radius[:, None] * jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
+    x = x + noise * jax.random.normal(ke, (n, 2))
+    return _classification("circles", x, y, num_train, 2, {"noise": noise, "factor": factor}, key=kp)
+
+
+def xor(*, key: jax.Array, num_train: int = 200, num_test: int = 200, noise: float = 0.0) -> Dataset:
+    """``x ~ U[-1, 1]^2``, class ``1`` where ``x_1 x_2 > 0`` (the quadrants' XOR).
+
+    The classic problem a single linear unit cannot solve (Minsky & Papert 1969).
+    ``noise`` jitters the inputs after labelling. ``x: [N, 2]``, ``y: [N]``.
+    """
+    _check_sizes("xor", num_train, num_test)
+    kx, ke, kp = jax.random.split(key, 3)
+    n = num_train + num_test
+    x = jax.random.uniform(kx, (n, 2), minval=-1.0, maxval=1.0)
+    y = (x[:, 0] * x[:, 1] > 0).astype(jnp.int32)
+    x = x + noise * jax.random.normal(ke, (n, 2))
+    return _classification("xor", x, y, num_train, 2, {"noise": noise}, key=kp)
+
+
+def spirals(
+    *, key: jax.Array, num_train: int = 300, num_test: int = 300, num_classes: int = 2,
+    noise: float = 0.2, turns: float = 1.5,
+) -> Dataset:
+    """``num_classes`` interleaved spiral arms (the TensorFlow Playground / CS231n set).
+
+    Arm ``k``: radius ``r ~ U[0, 1]``, angle ``2 pi (turns r + k / C) + noise * N(0, 1)``.
+    ``x: [N, 2]``, ``y: [N]`` in ``[0, C)``.
+    """
+    _check_sizes("spirals", num_train, num_test)
+    if num_classes < 2:
+        raise ValueError(f"spirals: num_classes must be >= 2, got {num_classes}.")
+    kr, ke, kp = jax.random.split(key, 3)
+    n = num_train + num_test
+    y = jnp.arange(n) % num_classes
+    r = jax.random.uniform(kr, (n,))
+    angle = 2 * jnp.pi * (turns * r + y / num_classes) + noise * jax.random.normal(ke, (n,))
+    x = r[:, None] * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+    return _classification(
+        "spirals", x, y, num_train, num_classes, {"noise": noise, "turns": turns}, key=kp
+    )
+
+
+def blobs(
+    *, key: jax.Array, num_train: int = 200, num_test: int = 200, num_classes: int = 3,
+    std: float = 0.3, radius: float = 1.0,
+) -> Dataset:
+    """Isotropic Gaussian blobs, ``N(c_k, std^2 I)``, centres evenly spaced on a circle.
+
+    ``x: [N, 2]``, ``y: [N]`` in ``[0, C)``.
+    """
+    _check_sizes("blobs", num_train, num_test)
+    if num_classes < 2:
+        raise ValueError(f"blobs: num_classes must be >= 2, got {num_classes}.")
+    ke, kp = jax.random.split(key)
+    n = num_train + num_test
+    y = jnp.arange(n) % num_classes
+    angle = 2 * jnp.pi * jnp.arange(num_classes) / num_classes
+    centres = radius * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+    x = centres[y] + std * jax.random.normal(ke, (n, 2))
+    return _classification("blobs", x, y, num_train, num_classes, {"std": std}, key=kp)

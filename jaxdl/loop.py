@@ -1,0 +1,291 @@
+"""The training loop: epochs of shuffled mini-batches, evaluation, history, checkpoints.
+
+``fit`` is the only impure part of jaxdl: it owns the progress bar, the files in the work
+directory and the Python loop. Everything it runs on the device is the pure ``train_step``
+and ``eval_step`` it is given, jitted here (the call site) with the state donated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxdl.checkpoint import Checkpointer
+from jaxdl.data.container import Dataset
+from jaxdl.train import TrainState
+from jaxdl.validate import check_fit_inputs, stack_size
+
+__all__ = ["fit", "evaluate", "FitResult", "read_history"]
+
+HISTORY_FILE = "history.jsonl"
+
+
+class FitResult(NamedTuple):
+    """What ``fit`` returns: the final state and one history record per evaluation."""
+
+    state: TrainState
+    history: list[dict[str, Any]]
+
+
+def _as_key(key) -> jax.Array:
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if key.dtype == jnp.uint32 and key.shape[-1:] == (2,):  # legacy jax.random.PRNGKey
+        return jax.random.wrap_key_data(key)
+    raise TypeError(f"expected a JAX random key (jax.random.key(seed)), got {key.dtype}{key.shape}.")
+
+
+def _host(tree):
+    """Device scalars (or ``[K]`` stacks) to Python floats (or lists of floats)."""
+    return jax.tree.map(lambda a: np.asarray(a).tolist(), jax.device_get(tree))
+
+
+def evaluate(
+    eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 1000, stacked: bool = False
+) -> dict[str, Any]:
+    """Mean metrics of ``eval_step`` over every example of ``(x, y)``.
+
+    The data is cut into batches of ``batch_size``; the last one is padded and masked, so a
+    single compiled shape serves any data size and every example counts exactly once.
+
+    Args:
+      eval_step: a *jitted* ``eval_step(state, batch) -> metrics`` (vmapped over the state
+        when ``stacked``), e.g. ``jax.jit(make_eval_step(loss))``.
+      state: a state, or a stack of ``K`` states.
+      x: ``[N, ...]`` inputs; y: ``[N, ...]`` targets.
+
+    Returns:
+      ``{name: float}`` (``{name: [K floats]}`` when ``stacked``).
+    """
+    n = int(np.shape(x)[0])
+    if n == 0:
+        raise ValueError("evaluate: no examples to evaluate on.")
+    batch_size = min(int(batch_size), n)
+    totals, weight = None, 0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        real = stop - start
+        pad = batch_size - real
+        xb, yb = x[start:stop], y[start:stop]
+        if pad:
+            xb = np.concatenate([xb, np.repeat(xb[:1], pad, axis=0)])
+            yb = np.concatenate([yb, np.repeat(yb[:1], pad, axis=0)])
+        mask = np.concatenate([np.ones(real, np.float32), np.zeros(pad, np.float32)])
+        metrics = eval_step(state, {"x": xb, "y": yb, "mask": mask})
+        scaled = jax.tree.map(lambda m: m * real, metrics)
+        totals = scaled if totals is None else jax.tree.map(jnp.add, totals, scaled)
+        weight += real
+    return _host(jax.tree.map(lambda t: t / weight, totals))
+
+
+def read_history(workdir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The records ``fit`` appended to ``workdir/history.jsonl`` (JSON lines), in order."""
+    path = os.path.join(workdir, HISTORY_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _truncate_history(workdir: str, last_step: int) -> list[dict[str, Any]]:
+    # Records written after the checkpoint we resume from describe steps that will be re-run.
+    kept = [r for r in read_history(workdir) if r["step"] <= last_step]
+    path = os.path.join(workdir, HISTORY_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in kept)
+    os.replace(tmp, path)
+    return kept
+
+
+def fit(
+    state: TrainState,
+    data: Dataset,
+    train_step: Callable,
+    *,
+    key: jax.Array,
+    num_steps: int,
+    batch_size: int,
+    eval_step: Callable | None = None,
+    eval_every: int | None = None,
+    eval_batch_size: int = 1000,
+    workdir: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    max_to_keep: int = 3,
+    stacked: bool = False,
+    drop_last: bool = False,
+    progress: bool = True,
+    log_every: int = 50,
+    description: str = "train",
+) -> FitResult:
+    """Train ``state`` on ``data`` for ``num_steps`` steps of mini-batch gradient descent.
+
+    Data order: epoch ``e`` visits the training set in the order
+    ``jax.random.permutation(fold_in(data_key, e), N)`` cut into batches of ``batch_size``, so
+    every example is seen exactly once per epoch. The last partial batch (``N mod B``
+    examples) is padded to ``B`` with masked-out examples: it keeps the compiled shape and
+    its gradient is the mean over its real examples. ``drop_last=True`` skips it instead
+    (those examples are then unseen in that epoch, and different ones in the next).
+
+    Evaluation on the test split runs every ``eval_every`` steps (default: each epoch) and at
+    the end; each run appends a record to the history (and to ``workdir/history.jsonl``):
+    ``step``, ``epoch``, ``train_loss`` (mean over the steps since the previous record),
+    ``eval_*`` metrics and ``seconds``.
+
+    Resume: with a ``workdir``, checkpoints go to ``workdir/checkpoints`` every
+    ``checkpoint_every`` steps and at the end, and a later call with the same arguments starts
+    from the latest one. Since the step's randomness is ``fold_in(key, step)`` and the data
+    order a function of ``(key, epoch)``, the resumed run is bitwise identical to an
+    uninterrupted one on CPU. A workdir holding a run with another key, batch size or data
+    size is refused rather than silently mixed.
+
+    Args:
+      state: a ``TrainState``, or a stack of ``K`` of them (``stacked=True``).
+      data: the ``Dataset``.
+      train_step: the pure ``train_step(state, batch, rng)`` from ``make_train_step``; it is
+        jitted (and vmapped when ``stacked``) here.
+      key: the run's key; with ``stacked``, ``K`` keys (``jax.random.split(key, K)``), so every
+        member has its own data order and dropout masks.
+      num_steps: total number of steps, counted from step 0 (a resumed run does the rest).
+      batch_size: examples per step, ``1 <= B <= N``.
+      eval_step: the pure ``eval_step(state, batch)`` from ``make_eval_step``, or None.
+      workdir: directory for checkpoints and the history; None keeps nothing on disk.
+      stacked: train a stack of ``K`` states in one program with ``jax.vmap``.
+      progress: show a tqdm bar with the loss (refreshed every ``log_every`` steps).
+
+    Returns:
+      ``FitResult(state, history)``.
+
+    Raises:
+      ValueError / TypeError: bad data, sizes or a model that does not fit the data (before
+        any training); FloatingPointError: the training loss became NaN or inf.
+    """
+    check_fit_inputs(state, data, batch_size=batch_size, num_steps=num_steps, stacked=stacked)
+    keys = _as_key(key)
+    k = stack_size(state)
+    if stacked and keys.shape != (k,):
+        raise ValueError(f"stacked training of {k} states needs {k} keys, got key shape {keys.shape}.")
+    if not stacked and keys.shape != ():
+        raise ValueError(f"expected a single key, got shape {keys.shape}; stacked=True takes one per state.")
+
+    n = data.num_train
+    steps_per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
+    padded = steps_per_epoch * batch_size
+    eval_every = eval_every or steps_per_epoch
+    # Two independent streams per run: one orders the data, one is the step's rng.
+    pairs = jax.vmap(jax.random.split)(keys) if stacked else jax.random.split(keys)
+    data_keys, step_keys = pairs[..., 0], pairs[..., 1]
+    meta = {
+        "key": np.asarray(jax.random.key_data(keys)).tolist(),
+        "batch_size": int(batch_size),
+        "num_train": n,
+        "drop_last": bool(drop_last),
+    }
+
+    history: list[dict[str, Any]] = []
+    checkpointer = None
+    if workdir is not None:
+        workdir = os.fspath(workdir)
+        os.makedirs(workdir, exist_ok=True)
+        checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=max_to_keep)
+        state, saved_meta = checkpointer.restore(state)
+        if saved_meta is not None:
+            if saved_meta != meta:
+                raise ValueError(
+                    f"{workdir} holds a run with different settings {saved_meta} (this call: "
+                    f"{meta}); use another workdir or the same key, batch size and data."
+                )
+            history = _truncate_history(workdir, checkpointer.latest_step())
+        elif os.path.exists(os.path.join(workdir, HISTORY_FILE)):
+            history = _truncate_history(workdir, -1)  # no checkpoint: nothing before counts
+
+    x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
+    mask_epoch = jnp.asarray(np.arange(padded) < n, jnp.float32)
+
+    def epoch_order(data_key, epoch):
+        perm = jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
+        return jnp.pad(perm, (0, padded - n))[:padded]  # masked padding indices point at example 0
+
+    def step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key):
+        idx = jax.lax.dynamic_slice_in_dim(order, batch_index * batch_size, batch_size)
+        batch = {"x": x_all[idx], "y": y_all[idx],
+                 "mask": jax.lax.dynamic_slice_in_dim(mask, batch_index * batch_size, batch_size)}
+        return train_step(state, batch, step_key)
+
+    if stacked:
+        step_on_batch = jax.vmap(step_on_batch, in_axes=(0, None, None, 0, None, None, 0))
+        epoch_order = jax.vmap(epoch_order, in_axes=(0, None))
+        eval_fn = jax.jit(jax.vmap(eval_step, in_axes=(0, None))) if eval_step else None
+    else:
+        eval_fn = jax.jit(eval_step) if eval_step else None
+    train_fn = jax.jit(step_on_batch, donate_argnums=0)
+    epoch_order = jax.jit(epoch_order)
+
+    start = int(np.asarray(state.step).reshape(-1)[0])
+    clock = time.perf_counter()
+    elapsed_before = history[-1]["seconds"] if history else 0.0
+    loss_sum, loss_count = 0.0, 0
+    order, order_epoch = None, -1
+    bar = tqdm(total=num_steps, initial=min(start, num_steps), disable=not progress,
+               desc=description, dynamic_ncols=True, leave=True)
+
+    def record(step: int) -> dict[str, Any]:
+        entry: dict[str, Any] = {"step": step, "epoch": step / steps_per_epoch}
+        if loss_count:
+            entry["train_loss"] = _host(loss_sum / loss_count)
+        if eval_fn is not None:
+            entry.update(evaluate(eval_fn, state, data.x_test, data.y_test,
+                                  batch_size=eval_batch_size, stacked=stacked))
+        entry["seconds"] = elapsed_before + time.perf_counter() - clock
+        history.append(entry)
+        if workdir is not None:
+            with open(os.path.join(workdir, HISTORY_FILE), "a") as f:
+                f.write(json.dumps(entry) + "\n")
+        return entry
+
+    def check_finite(step: int, loss) -> None:
+        values = np.asarray(loss)
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(
+                f"train_loss became {values.tolist()} at step {step}; training stopped. The last "
+                f"good checkpoint (if any) is kept in {workdir}."
+            )
+
+    try:
+        for step in range(start, num_steps):
+            epoch, batch_index = divmod(step, steps_per_epoch)
+            if epoch != order_epoch:
+                order, order_epoch = epoch_order(data_keys, epoch), epoch
+            state, metrics = train_fn(state, x_train, y_train, order, mask_epoch, batch_index, step_keys)
+            loss_sum, loss_count = loss_sum + metrics["train_loss"], loss_count + 1
+            done = step + 1
+            if done % log_every == 0 or done == num_steps:
+                loss = np.asarray(metrics["train_loss"])
+                check_finite(done, loss)
+                bar.set_postfix(loss=f"{float(loss.mean()):.4f}", refresh=False)
+                bar.update(done - bar.n)
+            if done % eval_every == 0 or done == num_steps:
+                check_finite(done, loss_sum / loss_count)
+                entry = record(done)
+                loss_sum, loss_count = 0.0, 0
+                if "eval_accuracy" in entry:
+                    bar.set_postfix(loss=f"{np.mean(entry['train_loss']):.4f}",
+                                    test_acc=f"{np.mean(entry['eval_accuracy']):.3f}", refresh=False)
+            if checkpointer is not None and (
+                (checkpoint_every and done % checkpoint_every == 0) or done == num_steps
+            ):
+                checkpointer.save(done, state, meta)
+    finally:
+        bar.close()
+        if checkpointer is not None:
+            checkpointer.close()
+    return FitResult(state, history)

@@ -1,0 +1,18 @@
+"""Flax linen models. Every one maps ``[B, ...] -> [B, outputs]`` and takes ``train=``."""
+
+from jaxdl.models.components import ACTIVATIONS, KERNEL_INITS, get_activation, get_kernel_init
+from jaxdl.models.linear import LinearRegression, LogisticRegression, Perceptron, least_squares
+from jaxdl.models.mlp import MLP, ShallowNet
+
+__all__ = [
+    "ACTIVATIONS",
+    "KERNEL_INITS",
+    "get_activation",
+    "get_kernel_init",
+    "LinearRegression",
+    "LogisticRegression",
+    "Perceptron",
+    "least_squares",
+    "MLP",
+    "ShallowNet",
+]

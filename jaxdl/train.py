@@ -1,0 +1,230 @@
+"""The train engine: a train state and pure ``train_step`` / ``eval_step`` functions.
+
+``train_step(state, batch, rng) -> (state, metrics)`` is a pure function: jit it at the call
+site with the state donated, ``jax.jit(train_step, donate_argnums=0)``. The same function
+works unchanged
+
+* under ``jax.vmap`` over a stack of ``K`` states (``K`` seeds and/or learning rates in one
+  compiled program; the learning rate lives in the optimizer state through
+  ``optax.inject_hyperparams``), and
+* under a named device axis (``jax.pmap(..., axis_name="data")``, ``shard_map``, or
+  ``jax.vmap(..., axis_name=...)``) when built with ``axis_name=``: every device sees its
+  shard of the batch and the gradients are combined so that the result equals one step on
+  the full batch.
+
+A batch is a dict ``{"x": [B, ...], "y": [B, ...], "mask": [B] (optional)}``; the mask
+(1 = real example, 0 = padding) lets a last partial batch keep the compiled shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from flax.training import train_state
+
+__all__ = ["TrainState", "create_train_state", "set_hyperparams", "make_train_step", "make_eval_step"]
+
+LossFn = Callable[[jax.Array, jax.Array], jax.Array]  # (outputs [B, ...], targets) -> [B]
+MetricFns = Mapping[str, LossFn]
+
+
+class TrainState(train_state.TrainState):
+    """Flax's ``TrainState`` (``step``, ``params``, ``opt_state``, ``apply_fn``, ``tx``) plus:
+
+    Attributes:
+      model_state: every variable collection other than ``params`` (e.g. ``batch_stats``),
+        updated by the train step through ``mutable=``; empty for stateless models.
+      input_shape: the shape of one input example the model was built for, so a data set
+        with the wrong feature dimension is rejected with a clear message before training.
+    """
+
+    model_state: Any = struct.field(default_factory=dict)
+    input_shape: tuple[int, ...] = struct.field(pytree_node=False, default=())
+
+
+def set_hyperparams(opt_state: optax.OptState, **values) -> optax.OptState:
+    """Set hyperparameters held in ``optax.inject_hyperparams`` state, e.g. ``learning_rate``.
+
+    Every ``inject_hyperparams`` state in the tree with a hyperparameter of that name is set,
+    so this works for chains too. Values keep the dtype the optimizer stored.
+
+    Raises:
+      ValueError: if no such hyperparameter is found (the optimizer was not wrapped in
+        ``optax.inject_hyperparams``, or the name is wrong).
+    """
+    converted = {}
+    for name, value in values.items():
+        found = [v for p, v in optax.tree_utils.tree_get_all_with_path(opt_state, name)
+                 if _is_injected(p)]
+        if not found:
+            raise ValueError(
+                f"the optimizer state has no injected hyperparameter {name!r}; wrap the optimizer "
+                f"as optax.inject_hyperparams(optax.adam)(learning_rate=...) to vary it per run."
+            )
+        converted[name] = jnp.asarray(value, dtype=jnp.asarray(found[0]).dtype)
+    return optax.tree_utils.tree_set(opt_state, lambda p, v: _is_injected(p), **converted)
+
+
+def _is_injected(path) -> bool:
+    # tree paths into InjectHyperparamsState look like (..., NamedTupleKey('hyperparams'), DictKey(name))
+    return len(path) >= 2 and getattr(path[-2], "name", None) == "hyperparams"
+
+
+def create_train_state(
+    model: nn.Module,
+    tx: optax.GradientTransformation,
+    *,
+    key: jax.Array,
+    input_shape: tuple[int, ...],
+    **hyperparams,
+) -> TrainState:
+    """Initialise ``model`` on a dummy ``[1, *input_shape]`` batch and ``tx`` on its params.
+
+    Pure in ``key`` and ``hyperparams``, so a stack of ``K`` states is
+    ``jax.vmap(lambda k, lr: create_train_state(model, tx, key=k, input_shape=s, learning_rate=lr))(keys, lrs)``.
+
+    Args:
+      model: a Flax linen module taking ``(x, *, train)``.
+      tx: any optax ``GradientTransformation``.
+      key: parameter-initialisation key (also seeds the init-time dropout stream).
+      input_shape: shape of one example, e.g. ``(40,)``.
+      **hyperparams: values for hyperparameters injected with ``optax.inject_hyperparams``
+        (see ``set_hyperparams``).
+
+    Returns:
+      A ``TrainState`` with ``step == 0``.
+    """
+    input_shape = tuple(int(d) for d in input_shape)
+    param_key, dropout_key = jax.random.split(key)
+    variables = model.init({"params": param_key, "dropout": dropout_key},
+                           jnp.zeros((1, *input_shape), jnp.float32), train=False)
+    variables = dict(variables)
+    params = variables.pop("params")
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=tx,
+                              model_state=variables, input_shape=input_shape)
+    if hyperparams:
+        state = state.replace(opt_state=set_hyperparams(state.opt_state, **hyperparams))
+    return state
+
+
+def _masked_mean(values: jax.Array, mask: jax.Array | None, axis_name: str | None) -> jax.Array:
+    """``sum(mask * values) / N`` with ``N`` the number of real examples on *all* devices.
+
+    Dividing by the global count (not the local one) makes the per-device terms add up to
+    the full-batch mean, so a ``psum`` over devices is exact even when shards hold different
+    numbers of real examples.
+    """
+    values = values.astype(jnp.float32)
+    if mask is None:
+        mask = jnp.ones(values.shape[:1], jnp.float32)
+    mask = mask.astype(jnp.float32)
+    total, count = jnp.sum(values * mask), jnp.sum(mask)
+    if axis_name is not None:
+        count = jax.lax.psum(count, axis_name)
+    return total / jnp.maximum(count, 1.0)
+
+
+def _apply(state: TrainState, params, x, *, train: bool, rng=None):
+    """Run the model; returns ``(outputs, new_model_state)``."""
+    variables = {"params": params, **state.model_state}
+    rngs = {"dropout": rng} if rng is not None else None
+    if state.model_state and train:
+        return state.apply_fn(variables, x, train=True, rngs=rngs, mutable=list(state.model_state))
+    return state.apply_fn(variables, x, train=train, rngs=rngs), state.model_state
+
+
+def make_train_step(
+    loss_fn: LossFn,
+    *,
+    regularizer: Callable[[Any], jax.Array] | None = None,
+    metrics: MetricFns | None = None,
+    axis_name: str | None = None,
+) -> Callable[[TrainState, dict, jax.Array], tuple[TrainState, dict]]:
+    """Build the pure ``train_step(state, batch, rng) -> (state, metrics)``.
+
+    The objective is ``mean_b loss_fn(f(x_b), y_b) + regularizer(params)`` (mean over real,
+    unmasked examples), minimised by one update of ``state.tx``.
+
+    Args:
+      loss_fn: per-example loss ``(outputs [B, ...], targets) -> [B]``, e.g. ``jaxdl.mse``.
+      regularizer: optional ``params -> scalar`` added to the objective, e.g.
+        ``lambda p: 1e-4 * jaxdl.l2_penalty(p)``.
+      metrics: optional per-example metrics ``{name: fn(outputs, targets) -> [B]}``, reported
+        as ``train_<name>`` (e.g. ``{"accuracy": jaxdl.accuracy}``).
+      axis_name: name of a mapped device axis. The batch on each device is a shard; the loss
+        is normalised by the global example count and the gradients ``psum``-ed, so the update
+        equals one full-batch step. Dropout masks differ per device (the rng folds in the
+        device index). Non-param collections (batch statistics) are ``pmean``-ed.
+
+    Returns:
+      ``train_step(state, batch, rng)``: ``rng`` is the run's base key; the step uses
+      ``fold_in(rng, state.step)``, so it never needs a fresh key from the caller. ``metrics``
+      holds scalars: ``train_loss`` (data term), ``train_objective`` (with the regularizer),
+      ``grad_norm``, ``param_norm`` and ``train_<name>`` for each extra metric.
+    """
+    metrics = dict(metrics or {})
+
+    def train_step(state: TrainState, batch: dict, rng: jax.Array):
+        rng = jax.random.fold_in(rng, state.step)
+        num_devices = 1
+        if axis_name is not None:
+            rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))
+            num_devices = jax.lax.psum(1, axis_name)
+        mask = batch.get("mask")
+
+        def objective(params):
+            outputs, new_model_state = _apply(state, params, batch["x"], train=True, rng=rng)
+            data_loss = _masked_mean(loss_fn(outputs, batch["y"]), mask, axis_name)
+            penalty = regularizer(params) if regularizer is not None else 0.0
+            # Each device adds 1/num_devices of the penalty so the psum adds it exactly once.
+            return data_loss + penalty / num_devices, (data_loss, outputs, new_model_state)
+
+        grads, (data_loss, outputs, new_model_state) = jax.grad(objective, has_aux=True)(state.params)
+        step_metrics = {"train_loss": data_loss}
+        for name, fn in metrics.items():
+            step_metrics[f"train_{name}"] = _masked_mean(fn(outputs, batch["y"]), mask, axis_name)
+        if axis_name is not None:
+            grads = jax.lax.psum(grads, axis_name)
+            step_metrics = jax.lax.psum(step_metrics, axis_name)
+            new_model_state = jax.lax.pmean(new_model_state, axis_name)
+        if regularizer is not None:
+            step_metrics["train_objective"] = step_metrics["train_loss"] + regularizer(state.params)
+        step_metrics["grad_norm"] = optax.global_norm(grads)
+        new_state = state.apply_gradients(grads=grads, model_state=new_model_state)
+        step_metrics["param_norm"] = optax.global_norm(new_state.params)
+        return new_state, step_metrics
+
+    return train_step
+
+
+def make_eval_step(
+    loss_fn: LossFn,
+    *,
+    metrics: MetricFns | None = None,
+    axis_name: str | None = None,
+) -> Callable[[TrainState, dict], dict]:
+    """Build the pure ``eval_step(state, batch) -> metrics`` (inference mode: no dropout,
+    running batch statistics).
+
+    Returns:
+      ``eval_step``; its metrics are the masked means ``eval_loss`` and ``eval_<name>`` over
+      the batch (over all devices' shards when ``axis_name`` is given).
+    """
+    metrics = dict(metrics or {})
+
+    def eval_step(state: TrainState, batch: dict) -> dict:
+        outputs, _ = _apply(state, state.params, batch["x"], train=False)
+        mask = batch.get("mask")
+        result = {"eval_loss": _masked_mean(loss_fn(outputs, batch["y"]), mask, axis_name)}
+        for name, fn in metrics.items():
+            result[f"eval_{name}"] = _masked_mean(fn(outputs, batch["y"]), mask, axis_name)
+        if axis_name is not None:
+            result = jax.lax.psum(result, axis_name)
+        return result
+
+    return eval_step

@@ -1,0 +1,71 @@
+"""Checks that turn bad input into a clear ``ValueError`` before any training step runs."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdl.data.container import Dataset
+from jaxdl.train import TrainState
+
+__all__ = ["check_fit_inputs", "stack_size"]
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}.")
+    return int(value)
+
+
+def stack_size(state: TrainState) -> int | None:
+    """``K`` for a stack of ``K`` states built with ``jax.vmap`` (step of shape ``[K]``), else None."""
+    shape = jnp.shape(state.step)
+    return int(shape[0]) if len(shape) == 1 else None
+
+
+def check_fit_inputs(state: TrainState, data: Dataset, *, batch_size, num_steps, stacked: bool) -> None:
+    """Validate a ``fit`` call: data type, sizes, the model's input and output widths.
+
+    Raises:
+      TypeError: ``data`` is not a ``Dataset``; sizes are not ints.
+      ValueError: batch larger than the data; negative step count; a feature shape the model
+        was not built for; a classifier whose output width cannot cover the labels; a
+        ``stacked`` flag that disagrees with the state.
+    """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"fit expects a jaxdl Dataset, got {type(data).__name__}.")
+    batch_size = _positive_int("batch_size", batch_size)
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
+        raise ValueError(f"num_steps must be a non-negative int, got {num_steps!r}.")
+    if batch_size > data.num_train:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {data.num_train} training examples of "
+            f"{data.name!r}; use batch_size <= {data.num_train}."
+        )
+    k = stack_size(state)
+    if stacked and k is None:
+        raise ValueError("stacked=True needs a stack of states (built with jax.vmap); got a single state.")
+    if not stacked and k is not None:
+        raise ValueError(f"got a stack of {k} states; pass stacked=True (and one key per state).")
+    if state.input_shape and tuple(state.input_shape) != data.input_shape:
+        raise ValueError(
+            f"the model was built for inputs of shape {tuple(state.input_shape)} but "
+            f"{data.name!r} has examples of shape {data.input_shape}."
+        )
+    if data.is_classification:
+        member = jax.tree.map(lambda a: a[0], state) if stacked else state
+        variables = {"params": member.params, **member.model_state}
+        out = jax.eval_shape(
+            lambda v, x: member.apply_fn(v, x, train=False), variables,
+            jax.ShapeDtypeStruct((1, *data.input_shape), jnp.float32),
+        )
+        width = out.shape[-1] if out.ndim == 2 else 1
+        enough = width >= data.num_classes or (width == 1 and data.num_classes <= 2)
+        if not enough:
+            raise ValueError(
+                f"{data.name!r} has labels 0..{data.num_classes - 1} but the model outputs only "
+                f"{width} logits; build it with {data.num_classes} outputs."
+            )
