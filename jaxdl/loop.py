@@ -213,7 +213,7 @@ def fit(
 
     def epoch_order(data_key, epoch):
         perm = jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
-        return jnp.pad(perm, (0, padded - n))[:padded]  # masked padding indices point at example 0
+        return jnp.pad(perm, (0, max(padded - n, 0)))[:padded]  # padding indices (masked) point at example 0
 
     def step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key):
         idx = jax.lax.dynamic_slice_in_dim(order, batch_index * batch_size, batch_size)

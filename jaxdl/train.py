@@ -66,7 +66,8 @@ def set_hyperparams(opt_state: optax.OptState, **values) -> optax.OptState:
                 f"the optimizer state has no injected hyperparameter {name!r}; wrap the optimizer "
                 f"as optax.inject_hyperparams(optax.adam)(learning_rate=...) to vary it per run."
             )
-        converted[name] = jnp.asarray(value, dtype=jnp.asarray(found[0]).dtype)
+        # A copy: the state is donated to the train step, which must not delete the caller's array.
+        converted[name] = jnp.array(value, dtype=jnp.asarray(found[0]).dtype, copy=True)
     return optax.tree_utils.tree_set(opt_state, lambda p, v: _is_injected(p), **converted)
 
 
@@ -194,9 +195,9 @@ def make_train_step(
             new_model_state = jax.lax.pmean(new_model_state, axis_name)
         if regularizer is not None:
             step_metrics["train_objective"] = step_metrics["train_loss"] + regularizer(state.params)
-        step_metrics["grad_norm"] = optax.global_norm(grads)
+        step_metrics["grad_norm"] = optax.tree.norm(grads)
         new_state = state.apply_gradients(grads=grads, model_state=new_model_state)
-        step_metrics["param_norm"] = optax.global_norm(new_state.params)
+        step_metrics["param_norm"] = optax.tree.norm(new_state.params)
         return new_state, step_metrics
 
     return train_step

@@ -1,0 +1,129 @@
+"""Every loss against optax (where optax has it) and against -log p from jax.scipy.stats."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from jax.scipy import stats
+
+import jaxdl
+
+B, D, C = 6, 3, 5
+
+
+def _regression(key):
+    k1, k2 = jax.random.split(key)
+    return jax.random.normal(k1, (B, D)), jax.random.normal(k2, (B, D))
+
+
+def _binary(key):
+    k1, k2 = jax.random.split(key)
+    return 3 * jax.random.normal(k1, (B,)), jax.random.bernoulli(k2, 0.5, (B,)).astype(jnp.int32)
+
+
+def _categorical(key):
+    k1, k2 = jax.random.split(key)
+    return 3 * jax.random.normal(k1, (B, C)), jax.random.randint(k2, (B,), 0, C)
+
+
+def _gaussian(key):
+    k1, k2 = jax.random.split(key)
+    return jax.random.normal(k1, (B, 2 * D)), jax.random.normal(k2, (B, D))
+
+
+def nll_normal(f, y):  # N(f, 1/2): -log p = (y-f)^2 + log(pi)/2 per unit; the loss averages units
+    return -stats.norm.logpdf(y, f, jnp.sqrt(0.5)).mean(-1) - 0.5 * jnp.log(jnp.pi)
+
+
+def nll_laplace(f, y):  # Laplace(f, 1): -log p = |y-f| + log 2
+    return -stats.laplace.logpdf(y, f, 1.0).mean(-1) - jnp.log(2.0)
+
+
+def nll_bernoulli(s, y):
+    return -stats.bernoulli.logpmf(y, jax.nn.sigmoid(s))
+
+
+def nll_categorical(s, y):  # Categorical = Multinomial with one trial; logpmf takes one row at a time
+    one_hot = jax.nn.one_hot(y, C, dtype=jnp.int32)
+    return -jax.vmap(stats.multinomial.logpmf, in_axes=(0, None, 0))(one_hot, 1, jax.nn.softmax(s))
+
+
+def nll_gaussian(out, y):
+    mean, log_var = out[:, :D], out[:, D:]
+    return -stats.norm.logpdf(y, mean, jnp.exp(0.5 * log_var)).sum(-1)
+
+
+# (loss, data maker, optax reference or None, -log p reference)
+LOSSES = [
+    ("mse", jaxdl.mse, _regression, lambda f, y: optax.squared_error(f, y).mean(-1), nll_normal),
+    ("mae", jaxdl.mae, _regression, None, nll_laplace),
+    ("binary_cross_entropy", jaxdl.binary_cross_entropy, _binary,
+     lambda s, y: optax.sigmoid_binary_cross_entropy(s, y.astype(jnp.float32)), nll_bernoulli),
+    ("softmax_cross_entropy", jaxdl.softmax_cross_entropy, _categorical,
+     optax.softmax_cross_entropy_with_integer_labels, nll_categorical),
+    ("gaussian_nll", jaxdl.gaussian_nll, _gaussian, None, nll_gaussian),
+]
+IDS = [row[0] for row in LOSSES]
+
+
+@pytest.mark.parametrize("name,loss,make,optax_ref,nll", LOSSES, ids=IDS)
+def test_loss_is_the_negative_log_likelihood(name, loss, make, optax_ref, nll, key):
+    outputs, targets = make(key)
+    value = loss(outputs, targets)
+    assert value.shape == (B,)
+    np.testing.assert_allclose(value, nll(outputs, targets), rtol=1e-5, atol=1e-5)
+    if optax_ref is not None:
+        np.testing.assert_allclose(value, optax_ref(outputs, targets), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,loss,make", [
+    ("binary_cross_entropy", jaxdl.binary_cross_entropy, _binary),
+    ("softmax_cross_entropy", jaxdl.softmax_cross_entropy, _categorical),
+    ("perceptron_loss", jaxdl.perceptron_loss, _binary),
+])
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_stable_at_extreme_logits(name, loss, make, scale, key):
+    outputs, labels = make(key)
+    outputs = scale * jnp.sign(outputs)
+
+    value, grad = jax.value_and_grad(lambda o: loss(o, labels).mean())(outputs)
+    assert jnp.all(jnp.isfinite(value)) and jnp.all(jnp.isfinite(grad))
+    assert float(value) <= 2e4 + 1  # the loss is at most |logit|-sized, never inf
+
+
+def test_binary_cross_entropy_accepts_one_unit_logits(key):
+    logits, labels = _binary(key)
+    np.testing.assert_allclose(jaxdl.binary_cross_entropy(logits[:, None], labels),
+                               jaxdl.binary_cross_entropy(logits, labels))
+
+
+@pytest.mark.parametrize("loss,outputs,targets,match", [
+    (jaxdl.mse, jnp.ones((4, 1)), jnp.ones(4), "must match exactly"),
+    (jaxdl.mae, jnp.ones((4, 2)), jnp.ones((4, 3)), "must match exactly"),
+    (jaxdl.binary_cross_entropy, jnp.ones((4, 2)), jnp.ones(4), "must match exactly"),
+    (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones((4, 1), jnp.int32), "integer labels of shape"),
+    (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones(4), "integer class indices"),
+    (jaxdl.gaussian_nll, jnp.ones((4, 3)), jnp.ones((4, 2)), "mean and log-variance"),
+])
+def test_shape_and_dtype_errors_name_the_problem(loss, outputs, targets, match):
+    with pytest.raises(ValueError, match=match):
+        loss(outputs, targets)
+
+
+def test_penalties_skip_biases(key):
+    params = jaxdl.MLP(features=(4, 2)).init(key, jnp.ones((1, 3)))["params"]
+    params = jax.tree.map(lambda p: p + 0.5, params)  # non-zero biases
+    kernels = [params["dense_0"]["kernel"], params["dense_1"]["kernel"]]
+    np.testing.assert_allclose(jaxdl.l2_penalty(params), sum(jnp.sum(k**2) for k in kernels), rtol=1e-6)
+    np.testing.assert_allclose(jaxdl.l1_penalty(params), sum(jnp.sum(jnp.abs(k)) for k in kernels), rtol=1e-6)
+    bias_grads = jax.grad(jaxdl.l2_penalty)(params)["dense_0"]["bias"]
+    assert float(jnp.abs(bias_grads).max()) == 0.0
+
+
+def test_accuracy(key):
+    logits = jnp.array([[2.0, 1.0, 0.0], [0.0, 0.0, 5.0]])
+    np.testing.assert_array_equal(jaxdl.accuracy(logits, jnp.array([0, 1])), [1.0, 0.0])
+    np.testing.assert_array_equal(jaxdl.accuracy(jnp.array([[0.3], [-2.0]]), jnp.array([1, 1])), [1.0, 0.0])
+    with pytest.raises(ValueError, match="do not match"):
+        jaxdl.accuracy(logits, jnp.array([0, 1, 2]))

@@ -1,0 +1,141 @@
+"""Every model: output shape and exact parameter count, from the closed forms."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxdl
+
+B = 7
+
+# (model, input shape, output shape, parameter count from the closed form in its docstring)
+MODELS = [
+    ("linear_regression", jaxdl.LinearRegression(num_outputs=3), (5,), (B, 3), 3 * (5 + 1)),
+    ("logistic_regression", jaxdl.LogisticRegression(num_classes=10), (40,), (B, 10), 410),
+    ("binary_logistic", jaxdl.LogisticRegression(num_classes=1), (2,), (B, 1), 3),
+    ("perceptron", jaxdl.Perceptron(), (3,), (B, 1), 4),
+    ("shallow", jaxdl.ShallowNet(hidden=7, num_outputs=2), (3,), (B, 2), 7 * (3 + 1) + 2 * (7 + 1)),
+    ("mlp_mnist1d", jaxdl.MLP(features=(100, 100, 10)), (40,), (B, 10), 15_210),
+    ("mlp_deep_dropout", jaxdl.MLP(features=(16, 16, 16, 1), activation="tanh", dropout_rate=0.5), (1,), (B, 1),
+     3 * 16 + 1 + 2 * 16 * 17),  # lectures: 3D + 1 + (K - 1) D (D + 1), one input, one output, K = 3
+    ("mlp_he", jaxdl.MLP(features=(32, 4), kernel_init="he_normal", activation="leaky_relu"), (6,), (B, 4),
+     32 * 7 + 4 * 33),
+]
+
+
+@pytest.mark.parametrize("name,model,input_shape,output_shape,count", MODELS, ids=[m[0] for m in MODELS])
+def test_shape_and_param_count(name, model, input_shape, output_shape, count, key):
+    x = jax.random.normal(key, (B, *input_shape))
+    variables = model.init({"params": key, "dropout": key}, x)
+    assert jaxdl.param_count(variables["params"]) == count
+    out = model.apply(variables, x)
+    assert out.shape == output_shape
+    out_train = model.apply(variables, x, train=True, rngs={"dropout": key})
+    assert out_train.shape == output_shape
+    assert jnp.all(jnp.isfinite(out))
+
+
+@pytest.mark.parametrize("activation", sorted(jaxdl.ACTIVATIONS))
+def test_every_activation_builds(activation, key):
+    model = jaxdl.MLP(features=(8, 2), activation=activation)
+    x = jnp.linspace(-2, 2, 12).reshape(6, 2)
+    variables = model.init(key, x)
+    hidden = jaxdl.get_activation(activation)(x @ variables["params"]["dense_0"]["kernel"]
+                                             + variables["params"]["dense_0"]["bias"][None])
+    expected = hidden @ variables["params"]["dense_1"]["kernel"] + variables["params"]["dense_1"]["bias"][None]
+    np.testing.assert_allclose(model.apply(variables, x), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("what,kwargs", [
+    ("activation", {"activation": "swishy"}),
+    ("kernel initialiser", {"kernel_init": "glorot_normalish"}),
+])
+def test_unknown_names_are_rejected(what, kwargs, key):
+    with pytest.raises(ValueError, match=f"unknown {what}"):
+        jaxdl.MLP(features=(4, 2), **kwargs).init(key, jnp.ones((1, 3)))
+
+
+def test_initialiser_variances(key):
+    fan_in, fan_out = 400, 300
+    x = jnp.ones((1, fan_in))
+
+    def kernel(init):
+        return jaxdl.MLP(features=(fan_out, 1), kernel_init=init).init(key, x)["params"]["dense_0"]["kernel"]
+
+    assert float(jnp.abs(kernel("zeros")).max()) == 0.0
+    glorot = kernel("glorot_uniform")
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert float(jnp.abs(glorot).max()) <= limit
+    np.testing.assert_allclose(float(glorot.var()), 2 / (fan_in + fan_out), rtol=0.05)
+    np.testing.assert_allclose(float(kernel("he_normal").var()), 2 / fan_in, rtol=0.05)
+    np.testing.assert_allclose(float(kernel("lecun_normal").var()), 1 / fan_in, rtol=0.05)
+
+
+def test_inverted_dropout_keeps_expected_activation(key):
+    model = jaxdl.MLP(features=(2000, 1), activation="relu", dropout_rate=0.5)
+    x = jnp.ones((1, 3))
+    variables = model.init(key, x)
+    hidden_eval = jax.nn.relu(x @ variables["params"]["dense_0"]["kernel"] + variables["params"]["dense_0"]["bias"][None])
+    dropped = nn.Dropout(0.5, deterministic=False).apply({}, hidden_eval, rngs={"dropout": key})
+    kept = dropped != 0
+    assert 0.45 < float(kept[hidden_eval != 0].mean()) < 0.55
+    np.testing.assert_allclose(dropped[kept], 2 * hidden_eval[kept], rtol=1e-6)
+    # Averaged over masks, the network output in training equals the eval output.
+    outs = jax.vmap(lambda k: model.apply(variables, x, train=True, rngs={"dropout": k}))(jax.random.split(key, 400))
+    np.testing.assert_allclose(float(outs.mean()), float(model.apply(variables, x)[0, 0]), atol=0.05 * float(outs.std()) + 1e-3)
+
+
+def test_least_squares_matches_gradient_descent(key):
+    data = jaxdl.data.linear_1d(key=key, num_train=200, num_test=10, slope=2.0, intercept=-0.5, noise=0.1)
+    exact = jaxdl.least_squares(data.x_train, data.y_train)
+    np.testing.assert_allclose(exact["params"]["linear"]["kernel"][0, 0], 2.0, atol=0.05)
+    model = jaxdl.LinearRegression()
+    state = jaxdl.create_train_state(model, optax.sgd(0.5), key=key, input_shape=(1,))
+    step = jax.jit(jaxdl.make_train_step(jaxdl.mse))
+    batch = {"x": data.x_train, "y": data.y_train}
+    for _ in range(300):
+        state, _ = step(state, batch, key)
+    for name in ("kernel", "bias"):
+        np.testing.assert_allclose(state.params["linear"][name], exact["params"]["linear"][name], atol=1e-5)
+    assert model.apply(exact, data.x_test).shape == data.y_test.shape
+
+
+def test_least_squares_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="least_squares"):
+        jaxdl.least_squares(np.ones((5, 2)), np.ones(5))
+
+
+def test_perceptron_step_is_the_perceptron_rule(key):
+    x = jax.random.normal(key, (16, 3))
+    labels = (x[:, 0] - x[:, 1] > 0).astype(jnp.int32)
+    model = jaxdl.Perceptron()
+    params = model.init(key, x)["params"]
+    params = jax.tree.map(lambda p: p + 0.3, params)  # a non-trivial starting point
+    lr = 0.7
+
+    def summed(p):
+        return jaxdl.perceptron_loss(model.apply({"params": p}, x), labels).sum()
+
+    grads = jax.grad(summed)(params)
+    sgd = jax.tree.map(lambda p, g: p - lr * g, params, grads)
+    w, b = params["linear"]["kernel"][:, 0], params["linear"]["bias"][0]
+    y_hat = (x @ w + b > 0).astype(jnp.float32)
+    error = labels - y_hat
+    assert float(jnp.abs(error).sum()) > 0  # the rule has something to correct
+    np.testing.assert_allclose(sgd["linear"]["kernel"][:, 0], w + lr * error @ x, rtol=1e-6)
+    np.testing.assert_allclose(sgd["linear"]["bias"][0], b + lr * error.sum(), rtol=1e-6)
+
+
+def test_perceptron_learns_separable_data(key):
+    data = jaxdl.data.blobs(key=key, num_classes=2, std=0.2, num_train=100, num_test=50)
+    state = jaxdl.create_train_state(jaxdl.Perceptron(), optax.sgd(1.0), key=key, input_shape=(2,))
+    step = jax.jit(jaxdl.make_train_step(jaxdl.perceptron_loss, metrics={"accuracy": jaxdl.accuracy}))
+    batch = {"x": data.x_train, "y": data.y_train}
+    for _ in range(100):
+        state, metrics = step(state, batch, key)
+    scores = state.apply_fn({"params": state.params}, data.x_train)
+    assert float(jaxdl.perceptron_loss(scores, data.y_train).sum()) == 0.0
+    np.testing.assert_array_equal(jaxdl.heaviside(scores)[:, 0], data.y_train)

@@ -1,0 +1,206 @@
+"""The pure train step: learning, compilation, determinism, vmap stacks and named device axes."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxdl
+
+CE = jaxdl.softmax_cross_entropy
+ACC = {"accuracy": jaxdl.accuracy}
+
+
+def _batch(key, n=32, d=5, c=3):
+    kx, ky = jax.random.split(key)
+    return {"x": jax.random.normal(kx, (n, d)), "y": jax.random.randint(ky, (n,), 0, c)}
+
+
+def _state(key, lr=1e-2, model=None, d=5):
+    model = model or jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=lr)
+    return jaxdl.create_train_state(model, tx, key=key, input_shape=(d,))
+
+
+def _max_diff(a, b):
+    return max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_loss_decreases(key):
+    data = jaxdl.data.moons(key=key, num_train=128, num_test=8)
+    state = jaxdl.create_train_state(jaxdl.MLP(features=(32, 32, 2)), optax.adam(1e-2), key=key, input_shape=(2,))
+    step = jax.jit(jaxdl.make_train_step(CE, metrics=ACC), donate_argnums=0)
+    batch = {"x": data.x_train, "y": data.y_train}
+    losses = []
+    for _ in range(150):
+        state, metrics = step(state, batch, key)
+        losses.append(float(metrics["train_loss"]))
+    assert losses[-1] < 0.3 * losses[0]
+    assert float(metrics["train_accuracy"]) > 0.95
+    assert int(state.step) == 150
+    assert {"train_loss", "train_accuracy", "grad_norm", "param_norm"} <= set(metrics)
+
+
+def test_second_call_does_not_recompile(key):
+    traces = []
+
+    def counting_loss(outputs, labels):
+        traces.append(1)  # runs only while tracing
+        return CE(outputs, labels)
+
+    step = jax.jit(jaxdl.make_train_step(counting_loss), donate_argnums=0)
+    state = _state(key)
+    for i in range(3):  # new batch values, new rng, new step: same shapes, one trace
+        state, _ = step(state, _batch(jax.random.key(i)), jax.random.key(100 + i))
+    assert len(traces) == 1
+
+
+def test_same_seed_gives_bitwise_identical_params(key):
+    def run(seed):
+        state = _state(jax.random.key(seed))
+        step = jax.jit(jaxdl.make_train_step(CE), donate_argnums=0)
+        for i in range(5):
+            state, _ = step(state, _batch(jax.random.key(i)), jax.random.key(seed))
+        return jax.device_get(state.params)
+
+    a, b, c = run(0), run(0), run(1)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_array_equal(x, y)
+    assert _max_diff(a, c) > 0
+
+
+def test_vmapped_stack_equals_separate_runs(key):
+    k, steps = 4, 10
+    keys = jax.random.split(key, k)
+    lrs = jnp.array([1e-3, 3e-3, 1e-2, 3e-2])
+    model = jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-2)
+
+    def make(kk, lr):
+        return jaxdl.create_train_state(model, tx, key=kk, input_shape=(5,), learning_rate=lr)
+
+    stack = jax.vmap(make)(keys, lrs)
+    np.testing.assert_allclose(stack.opt_state.hyperparams["learning_rate"], lrs)
+    train_step = jaxdl.make_train_step(CE, metrics=ACC)
+    vstep = jax.jit(jax.vmap(train_step, in_axes=(0, None, 0)), donate_argnums=0)
+    step = jax.jit(train_step, donate_argnums=0)
+    batches = [_batch(jax.random.key(1000 + i)) for i in range(steps)]
+    for b in batches:
+        stack, stack_metrics = vstep(stack, b, keys)
+    for i in range(k):
+        single = make(keys[i], lrs[i])
+        for b in batches:
+            single, metrics = step(single, b, keys[i])
+        member = jax.tree.map(lambda a: a[i], stack.params)
+        assert _max_diff(member, single.params) <= 1e-6
+        np.testing.assert_allclose(stack_metrics["train_loss"][i], metrics["train_loss"], atol=1e-6)
+    assert _max_diff(jax.tree.map(lambda a: a[0], stack.params), jax.tree.map(lambda a: a[3], stack.params)) > 1e-3
+
+
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_named_axis_equals_full_batch(key, with_mask):
+    """A mapped axis (here jax.vmap with axis_name, same collectives as pmap) = one full-batch step."""
+    model = jaxdl.MLP(features=(16, 3))  # no dropout: per-device masks would differ by design
+    reg = lambda p: 1e-3 * jaxdl.l2_penalty(p)  # noqa: E731
+    state = _state(key, model=model)
+    batch = _batch(jax.random.key(7), n=8)
+    if with_mask:  # shards with 4 and 1 real examples: the global count, not the local one, counts
+        batch["mask"] = jnp.array([1, 1, 1, 1, 1, 0, 0, 0], jnp.float32)
+    full_step = jax.jit(jaxdl.make_train_step(CE, regularizer=reg))
+    split_step = jax.jit(jax.vmap(jaxdl.make_train_step(CE, regularizer=reg, axis_name="data"),
+                                  in_axes=(None, 0, None), out_axes=(0, 0), axis_name="data"))
+    full, full_metrics = full_step(state, batch, key)
+    shards = jax.tree.map(lambda a: a.reshape(2, 4, *a.shape[1:]), batch)
+    split, split_metrics = split_step(state, shards, key)
+    for i in range(2):
+        assert _max_diff(jax.tree.map(lambda a: a[i], split.params), full.params) <= 1e-6
+    np.testing.assert_allclose(split_metrics["train_loss"][0], full_metrics["train_loss"], atol=1e-6)
+
+
+PMAP_CHECK = textwrap.dedent("""
+    import json, jax, jax.numpy as jnp, optax, jaxdl
+    assert jax.local_device_count() == 2, jax.devices()
+    key = jax.random.key(0)
+    tx = optax.adam(1e-2)
+    state = jaxdl.create_train_state(jaxdl.MLP(features=(16, 3)), tx, key=key, input_shape=(5,))
+    kx, ky = jax.random.split(jax.random.key(1))
+    batch = {"x": jax.random.normal(kx, (8, 5)), "y": jax.random.randint(ky, (8,), 0, 3)}
+    full_step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy))
+    pmap_step = jax.pmap(jaxdl.make_train_step(jaxdl.softmax_cross_entropy, axis_name="data"),
+                         axis_name="data", in_axes=(0, 0, None))
+    full = state
+    replicated = jax.tree.map(lambda a: jnp.stack([a, a]), state)
+    shards = jax.tree.map(lambda a: a.reshape(2, 4, *a.shape[1:]), batch)
+    for _ in range(5):
+        full, _ = full_step(full, batch, key)
+        replicated, _ = pmap_step(replicated, shards, key)
+    diffs = [float(jnp.max(jnp.abs(a[d] - b))) for d in range(2)
+             for a, b in zip(jax.tree.leaves(replicated.params), jax.tree.leaves(full.params))]
+    print(json.dumps({"max_diff": max(diffs), "devices": jax.local_device_count()}))
+""")
+
+
+def test_pmap_on_two_cpu_devices_equals_full_batch():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", PMAP_CHECK], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2
+    assert result["max_diff"] <= 1e-6
+
+
+def test_regularizer_enters_objective_and_gradient(key):
+    lam = 0.1
+    state = _state(key, model=jaxdl.MLP(features=(8, 3)))
+    batch = _batch(key)
+    plain, plain_metrics = jax.jit(jaxdl.make_train_step(CE))(state, batch, key)
+    reg, reg_metrics = jax.jit(jaxdl.make_train_step(CE, regularizer=lambda p: lam * jaxdl.l2_penalty(p)))(state, batch, key)
+    np.testing.assert_allclose(reg_metrics["train_objective"] - reg_metrics["train_loss"],
+                               lam * jaxdl.l2_penalty(state.params), rtol=1e-5)
+    np.testing.assert_allclose(reg_metrics["train_loss"], plain_metrics["train_loss"], rtol=1e-6)
+    assert _max_diff(reg.params, plain.params) > 0
+    # biases see no penalty: their update is the same with or without it
+    np.testing.assert_allclose(reg.opt_state.inner_state[0].mu["dense_1"]["bias"],
+                               plain.opt_state.inner_state[0].mu["dense_1"]["bias"], rtol=1e-6)
+
+
+class _BatchNormNet(nn.Module):
+    @nn.compact
+    def __call__(self, x, *, train=False):
+        x = nn.Dense(4)(x)
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.5)(x)
+        return nn.Dense(3)(nn.relu(x))
+
+
+def test_batch_stats_are_carried_without_special_cases(key):
+    state = _state(key, model=_BatchNormNet())
+    assert "batch_stats" in state.model_state
+    before = state.model_state["batch_stats"]["BatchNorm_0"]["mean"]
+    state, _ = jax.jit(jaxdl.make_train_step(CE))(state, _batch(key), key)
+    after = state.model_state["batch_stats"]["BatchNorm_0"]["mean"]
+    assert float(jnp.abs(after - before).max()) > 0
+    metrics = jax.jit(jaxdl.make_eval_step(CE))(state, _batch(key))
+    assert np.isfinite(float(metrics["eval_loss"]))
+
+
+def test_eval_step_mask_ignores_padding(key):
+    state = _state(key)
+    batch = _batch(key, n=8)
+    eval_step = jax.jit(jaxdl.make_eval_step(CE, metrics=ACC))
+    masked = eval_step(state, dict(batch, mask=jnp.array([1, 1, 1, 0, 0, 0, 0, 0], jnp.float32)))
+    head = eval_step(state, jax.tree.map(lambda a: a[:3], batch))
+    np.testing.assert_allclose(masked["eval_loss"], head["eval_loss"], rtol=1e-6)
+    np.testing.assert_allclose(masked["eval_accuracy"], head["eval_accuracy"], rtol=1e-6)
+
+
+def test_set_hyperparams_needs_inject_hyperparams(key):
+    with pytest.raises(ValueError, match="inject_hyperparams"):
+        jaxdl.create_train_state(jaxdl.MLP(features=(3,)), optax.adam(1e-3), key=key, input_shape=(2,), learning_rate=0.1)
