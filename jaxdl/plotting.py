@@ -1,0 +1,64 @@
+"""Figures written by experiments (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # experiments run headless: CI, servers, GPU machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["plot_history"]
+
+
+def _band(ax, steps, values, label):
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    mean, std = values.mean(axis=1), values.std(axis=1)
+    (line,) = ax.plot(steps, mean, label=label)
+    if values.shape[1] > 1:
+        # Clipped at the lowest seed so the band stays positive on a log-scaled loss axis.
+        lower = np.maximum(mean - std, values.min(axis=1))
+        ax.fill_between(steps, lower, mean + std, alpha=0.25, color=line.get_color())
+
+
+def plot_history(history: Sequence[dict[str, Any]], path: str | os.PathLike, *, title: str = "") -> str:
+    """Loss (train and test) and, when present, test accuracy against the step.
+
+    Each record may hold scalars or per-seed lists (a stacked run); lists are drawn as
+    mean +- one standard deviation across seeds.
+
+    Returns:
+      ``path``, after writing the PNG there.
+    """
+    records = [r for r in history if "eval_loss" in r or "train_loss" in r]
+    steps = [r["step"] for r in records]
+    has_accuracy = any("eval_accuracy" in r for r in records)
+    fig, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(11 if has_accuracy else 5.5, 4), squeeze=False)
+    ax = axes[0, 0]
+    for name, label in (("train_loss", "train loss (epoch mean)"), ("eval_loss", "test loss")):
+        pairs = [(r["step"], r[name]) for r in records if name in r]
+        if pairs:
+            _band(ax, [p[0] for p in pairs], [p[1] for p in pairs], label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if has_accuracy:
+        ax = axes[0, 1]
+        _band(ax, steps, [r["eval_accuracy"] for r in records], "test accuracy")
+        ax.set_xlabel("step")
+        ax.set_ylabel("accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return os.fspath(path)
