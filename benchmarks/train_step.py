@@ -1,0 +1,123 @@
+"""Throughput of the bare train step: MLP 784-1000-1000-10, batch 128, Adam, on this machine.
+
+    python benchmarks/train_step.py            # full measurement
+    python benchmarks/train_step.py --quick    # a few iterations, for tests
+
+Reports steps/s and the step's matmul GFLOP/s as a fraction of what XLA reaches on one
+2048^3 float32 matmul in the same process (the machine's practical matmul peak), and writes
+the numbers to OUT/train_step.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import jaxdl
+
+WIDTHS = (784, 1000, 1000, 10)
+
+
+def step_matmul_flops(batch: int, widths=WIDTHS) -> int:
+    """Matmul FLOPs of one train step of an MLP: forward ``2 B sum(in*out)``; backward the same
+    for the weight gradients plus ``2 B in*out`` for every input gradient but the first layer's."""
+    pairs = list(zip(widths[:-1], widths[1:]))
+    forward = sum(2 * batch * i * o for i, o in pairs)
+    input_grads = sum(2 * batch * i * o for i, o in pairs[1:])
+    return 2 * forward + input_grads
+
+
+def time_call(fn, *args, repeats: int, warmup: int = 2) -> float:
+    """Median seconds of ``fn(*args)`` (blocking on the result), after ``warmup`` calls."""
+    for _ in range(warmup):
+        jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def time_steps(step, state, batch, key, *, steps: int, rounds: int) -> tuple[float, object]:
+    """Median seconds per step over ``rounds`` rounds of ``steps`` back-to-back donated steps."""
+    state, _ = step(state, batch, key)  # compile
+    jax.block_until_ready(state)
+    per_step = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(steps):
+            state, metrics = step(state, batch, key)
+        jax.block_until_ready(metrics)
+        per_step.append((time.perf_counter() - t) / steps)
+    return float(np.median(per_step)), state
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=100, help="steps per timing round")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--out", default="runs/benchmarks")
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.steps, args.rounds = 5, 2
+    os.makedirs(args.out, exist_ok=True)
+    print(f"output directory: {os.path.abspath(args.out)}")
+
+    key = jax.random.key(0)
+    n = 2048
+    a = jax.random.normal(key, (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+    matmul = jax.jit(jnp.matmul)
+    matmul_s = time_call(matmul, a, b, repeats=3 if args.quick else 20)
+    matmul_gflops = 2 * n**3 / matmul_s / 1e9
+
+    model = jaxdl.MLP(features=WIDTHS[1:])
+    state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=(WIDTHS[0],))
+    kx, ky = jax.random.split(key)
+    batch = {"x": jax.random.normal(kx, (args.batch_size, WIDTHS[0])),
+             "y": jax.random.randint(ky, (args.batch_size,), 0, WIDTHS[-1])}
+    train_step = jaxdl.make_train_step(jaxdl.softmax_cross_entropy)
+    step = jax.jit(train_step, donate_argnums=0)
+    xla_flops = jax.jit(train_step).lower(state, batch, key).compile().cost_analysis()
+    xla_flops = xla_flops[0] if isinstance(xla_flops, (list, tuple)) else xla_flops
+    step_s, state = time_steps(step, state, batch, key, steps=args.steps, rounds=args.rounds)
+
+    flops = step_matmul_flops(args.batch_size)
+    step_gflops = flops / step_s / 1e9
+    result = {
+        "device": jax.devices()[0].device_kind,
+        "jax_version": jax.__version__,
+        "batch_size": args.batch_size,
+        "steps_per_second": 1 / step_s,
+        "step_ms": 1e3 * step_s,
+        "step_matmul_gflop": flops / 1e9,
+        "xla_cost_analysis_gflop": float(xla_flops.get("flops", float("nan"))) / 1e9,
+        "step_gflops_per_s": step_gflops,
+        "matmul_2048_gflops_per_s": matmul_gflops,
+        "fraction_of_matmul": step_gflops / matmul_gflops,
+        "quick": args.quick,
+    }
+    print(f"MLP 784-1000-1000-10, batch {args.batch_size}, Adam on {result['device']}:")
+    print(f"  {result['steps_per_second']:.1f} steps/s ({result['step_ms']:.2f} ms/step), "
+          f"{step_gflops:.1f} GFLOP/s of matmul work ({flops / 1e9:.3f} GFLOP/step)")
+    print(f"  2048^3 float32 matmul: {matmul_gflops:.1f} GFLOP/s")
+    print(f"  ratio train step / matmul: {result['fraction_of_matmul']:.2f}")
+    path = os.path.join(args.out, "train_step.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

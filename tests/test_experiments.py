@@ -1,0 +1,61 @@
+"""End-to-end smoke runs of every experiment and benchmark script in --quick mode."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(script, *args, timeout=600):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, f"{script} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}"
+    return out.stdout
+
+
+def test_train_quick_mnist1d(tmp_path):
+    stdout = _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path)
+    assert f"output directory: {tmp_path}" in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for name in ("test_accuracy", "test_loss", "train_loss", "steps", "seconds"):
+        assert name in metrics
+    assert metrics["steps"] == 200 and len(metrics["per_seed"]) == 2
+    assert metrics["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+    assert metrics["param_count"] == 15_210
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    assert "test accuracy:" in stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["--dataset", "moons", "--model", "shallow", "--hidden", "16", "--optimizer", "sgd", "--lr", "0.5",
+     "--batch-size", "50", "--seeds", "3"],
+    ["--dataset", "sine_1d", "--model", "mlp", "--hidden", "32", "32", "--activation", "tanh", "--batch-size", "16",
+     "--loss", "gaussian_nll", "--seeds", "1"],
+    ["--dataset", "moons", "--model", "perceptron", "--optimizer", "sgd", "--lr", "1", "--batch-size", "20"],
+    ["--dataset", "digits", "--model", "logistic", "--l2", "1e-4", "--standardize", "--batch-size", "64"],
+], ids=["moons-shallow-sgd", "sine-gaussian-nll", "perceptron", "digits-logistic-l2"])
+def test_train_quick_other_configs(tmp_path, args):
+    _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, *args)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["steps"] == 200 and metrics["test_loss"] == metrics["test_loss"]  # finite, not NaN
+
+
+def test_train_resumes_a_finished_run(tmp_path):
+    _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, "--dataset", "xor", "--batch-size", "50")
+    first = json.loads((tmp_path / "metrics.json").read_text())
+    _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, "--dataset", "xor", "--batch-size", "50")
+    second = json.loads((tmp_path / "metrics.json").read_text())
+    assert second["per_seed"] == first["per_seed"]
+
+
+def test_train_step_benchmark_quick(tmp_path):
+    stdout = _run("benchmarks/train_step.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "train_step.json").read_text())
+    assert result["steps_per_second"] > 0 and 0 < result["fraction_of_matmul"]
+    assert abs(result["step_matmul_gflop"] - 1.177) < 0.001
+    assert "ratio train step / matmul" in stdout
