@@ -166,7 +166,7 @@ def make_train_step(
       ``train_step(state, batch, rng)``: ``rng`` is the run's base key; the step uses
       ``fold_in(rng, state.step)``, so it never needs a fresh key from the caller. ``metrics``
       holds scalars: ``train_loss`` (data term), ``train_objective`` (with the regularizer),
-      ``grad_norm``, ``param_norm`` and ``train_<name>`` for each extra metric.
+      ``train_grad_norm``, ``train_param_norm`` (global L2 norms) and ``train_<name>`` for each extra metric.
     """
     metrics = dict(metrics or {})
 
@@ -195,9 +195,9 @@ def make_train_step(
             new_model_state = jax.lax.pmean(new_model_state, axis_name)
         if regularizer is not None:
             step_metrics["train_objective"] = step_metrics["train_loss"] + regularizer(state.params)
-        step_metrics["grad_norm"] = optax.tree.norm(grads)
+        step_metrics["train_grad_norm"] = optax.tree.norm(grads)
         new_state = state.apply_gradients(grads=grads, model_state=new_model_state)
-        step_metrics["param_norm"] = optax.tree.norm(new_state.params)
+        step_metrics["train_param_norm"] = optax.tree.norm(new_state.params)
         return new_state, step_metrics
 
     return train_step
