@@ -55,7 +55,7 @@ def time_steps(step, state, batch, key, *, steps: int, rounds: int) -> tuple[flo
         t = time.perf_counter()
         for _ in range(steps):
             state, metrics = step(state, batch, key)
-        jax.block_until_ready(metrics)
+        jax.block_until_ready((state, metrics))
         per_step.append((time.perf_counter() - t) / steps)
     return float(np.median(per_step)), state
 
@@ -92,6 +92,19 @@ def main(argv=None) -> dict:
     xla_flops = xla_flops[0] if isinstance(xla_flops, (list, tuple)) else xla_flops
     step_s, state = time_steps(step, state, batch, key, steps=args.steps, rounds=args.rounds)
 
+    # Where the time goes: the same step's gradient alone, and the Adam update alone.
+    def loss(params):
+        outputs = state.apply_fn({"params": params}, batch["x"])
+        return jaxdl.softmax_cross_entropy(outputs, batch["y"]).mean()
+
+    grad = jax.jit(jax.grad(loss))
+    grads = grad(state.params)
+    repeats = 3 if args.quick else 50
+    grad_s = time_call(grad, state.params, repeats=repeats)
+    update = jax.jit(lambda s, g: s.apply_gradients(grads=g), donate_argnums=0)
+    update_s, state = time_steps(lambda s, b, k: (update(s, grads), {}), state, batch, key,
+                                 steps=args.steps, rounds=args.rounds)
+
     flops = step_matmul_flops(args.batch_size)
     step_gflops = flops / step_s / 1e9
     result = {
@@ -105,6 +118,9 @@ def main(argv=None) -> dict:
         "step_gflops_per_s": step_gflops,
         "matmul_2048_gflops_per_s": matmul_gflops,
         "fraction_of_matmul": step_gflops / matmul_gflops,
+        "gradient_only_ms": 1e3 * grad_s,
+        "gradient_only_gflops_per_s": flops / grad_s / 1e9,
+        "adam_update_only_ms": 1e3 * update_s,
         "quick": args.quick,
     }
     print(f"MLP 784-1000-1000-10, batch {args.batch_size}, Adam on {result['device']}:")
@@ -112,6 +128,8 @@ def main(argv=None) -> dict:
           f"{step_gflops:.1f} GFLOP/s of matmul work ({flops / 1e9:.3f} GFLOP/step)")
     print(f"  2048^3 float32 matmul: {matmul_gflops:.1f} GFLOP/s")
     print(f"  ratio train step / matmul: {result['fraction_of_matmul']:.2f}")
+    print(f"  breakdown: gradient alone {1e3 * grad_s:.2f} ms ({flops / grad_s / 1e9:.1f} GFLOP/s), "
+          f"Adam update alone {1e3 * update_s:.2f} ms")
     path = os.path.join(args.out, "train_step.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
