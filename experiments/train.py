@@ -138,8 +138,8 @@ def main(argv=None) -> dict:
 
     # Final numbers from the final parameters, on every example of each split.
     final_eval = jax.jit(jax.vmap(eval_step, in_axes=(0, None)))
-    test = jaxdl.evaluate(final_eval, result.state, data.x_test, data.y_test, stacked=True)
-    train = jaxdl.evaluate(final_eval, result.state, data.x_train, data.y_train, stacked=True)
+    test = jaxdl.evaluate(final_eval, result.state, data.x_test, data.y_test)
+    train = jaxdl.evaluate(final_eval, result.state, data.x_train, data.y_train)
     per_seed = []
     for i, s in enumerate(seeds):
         row = {"seed": s, "test_loss": test["eval_loss"][i], "train_loss": train["eval_loss"][i]}

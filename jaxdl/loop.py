@@ -49,22 +49,21 @@ def _host(tree):
     return jax.tree.map(lambda a: np.asarray(a).tolist(), jax.device_get(tree))
 
 
-def evaluate(
-    eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 1000, stacked: bool = False
-) -> dict[str, Any]:
+def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 1000) -> dict[str, Any]:
     """Mean metrics of ``eval_step`` over every example of ``(x, y)``.
 
     The data is cut into batches of ``batch_size``; the last one is padded and masked, so a
     single compiled shape serves any data size and every example counts exactly once.
 
     Args:
-      eval_step: a *jitted* ``eval_step(state, batch) -> metrics`` (vmapped over the state
-        when ``stacked``), e.g. ``jax.jit(make_eval_step(loss))``.
+      eval_step: a *jitted* ``eval_step(state, batch) -> metrics``, e.g.
+        ``jax.jit(make_eval_step(loss))``; for a stack of ``K`` states,
+        ``jax.jit(jax.vmap(make_eval_step(loss), in_axes=(0, None)))``.
       state: a state, or a stack of ``K`` states.
       x: ``[N, ...]`` inputs; y: ``[N, ...]`` targets.
 
     Returns:
-      ``{name: float}`` (``{name: [K floats]}`` when ``stacked``).
+      ``{name: float}`` (``{name: [K floats]}`` for a stack of states).
     """
     n = int(np.shape(x)[0])
     if n == 0:
@@ -243,8 +242,7 @@ def fit(
         if loss_count:
             entry["train_loss"] = _host(loss_sum / loss_count)
         if eval_fn is not None:
-            entry.update(evaluate(eval_fn, state, data.x_test, data.y_test,
-                                  batch_size=eval_batch_size, stacked=stacked))
+            entry.update(evaluate(eval_fn, state, data.x_test, data.y_test, batch_size=eval_batch_size))
         entry["seconds"] = elapsed_before + time.perf_counter() - clock
         history.append(entry)
         if workdir is not None:
@@ -252,11 +250,11 @@ def fit(
                 f.write(json.dumps(entry) + "\n")
         return entry
 
-    def check_finite(step: int, loss) -> None:
-        values = np.asarray(loss)
+    def check_finite(step: int, value, name: str = "train_loss") -> None:
+        values = np.asarray(value)
         if not np.all(np.isfinite(values)):
             raise FloatingPointError(
-                f"train_loss became {values.tolist()} at step {step}; training stopped. The last "
+                f"{name} became {values.tolist()} at step {step}; training stopped. The last "
                 f"good checkpoint (if any) is kept in {workdir}."
             )
 
@@ -283,6 +281,9 @@ def fit(
             if checkpointer is not None and (
                 (checkpoint_every and done % checkpoint_every == 0) or done == num_steps
             ):
+                # Never overwrite the last good checkpoint with a diverged state.
+                check_finite(done, metrics["train_loss"])
+                check_finite(done, metrics.get("train_param_norm", 0.0), "train_param_norm")
                 checkpointer.save(done, state, meta)
     finally:
         bar.close()

@@ -161,3 +161,22 @@ def test_evaluate_counts_every_example_once(key):
     whole = jaxdl.evaluate(ev, state, data.x_test, data.y_test, batch_size=37)
     chunked = jaxdl.evaluate(ev, state, data.x_test, data.y_test, batch_size=10)
     np.testing.assert_allclose(chunked["eval_loss"], whole["eval_loss"], rtol=1e-5)
+
+
+def test_diverged_state_is_never_checkpointed(tmp_path, key):
+    data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
+    good = jaxdl.make_train_step(CE)
+
+    def step(state, batch, rng):  # the 4th update writes NaN into the parameters; its loss is still finite
+        new_state, metrics = good(state, batch, rng)
+        poisoned = jax.tree.map(lambda p: jnp.where(state.step >= 3, jnp.nan, p), new_state.params)
+        new_state = new_state.replace(params=poisoned)
+        return new_state, dict(metrics, train_param_norm=optax.tree.norm(poisoned))
+
+    with pytest.raises(FloatingPointError, match="train_param_norm became nan at step 4"):
+        jaxdl.fit(_classifier(key, data), data, step, key=key, num_steps=10, batch_size=10, workdir=tmp_path,
+                  checkpoint_every=2, log_every=100, progress=False)
+    steps = sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())
+    assert steps == [2]
+    restored, _ = jaxdl.Checkpointer(tmp_path / "checkpoints").restore(_classifier(key, data))
+    assert all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(restored.params))
