@@ -5,7 +5,7 @@ pmap-friendly train steps. The public API is flat: ``import jaxdl`` and use ``ja
 ``jaxdl.softmax_cross_entropy``, ``jaxdl.make_train_step``, ``jaxdl.fit``, ...
 """
 
-from jaxdl import data, optim
+from jaxdl import data, optim, sweep
 from jaxdl.checkpoint import Checkpointer
 from jaxdl.data import Dataset
 from jaxdl.loop import FitResult, evaluate, fit, read_history
@@ -41,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "data",
     "optim",
+    "sweep",
     "Checkpointer",
     "Dataset",
     "FitResult",

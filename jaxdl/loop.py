@@ -7,6 +7,7 @@ and ``eval_step`` it is given, jitted here (the call site) with the state donate
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -23,7 +24,7 @@ from jaxdl.data.container import Dataset
 from jaxdl.train import TrainState
 from jaxdl.validate import check_fit_inputs, stack_size
 
-__all__ = ["fit", "evaluate", "FitResult", "read_history"]
+__all__ = ["fit", "evaluate", "epoch_order", "FitResult", "read_history"]
 
 HISTORY_FILE = "history.jsonl"
 
@@ -84,6 +85,17 @@ def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 
         totals = scaled if totals is None else jax.tree.map(jnp.add, totals, scaled)
         weight += real
     return _host(jax.tree.map(lambda t: t / weight, totals))
+
+
+def epoch_order(data_key: jax.Array, epoch, num_examples: int, padded_size: int) -> jax.Array:
+    """Example indices of one epoch: ``permutation(fold_in(data_key, epoch), N)``, padded (with
+    index 0, to be masked out) or cut to ``padded_size`` = steps per epoch x batch size.
+
+    Returns:
+      ``[padded_size]`` int32 indices.
+    """
+    perm = jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples)
+    return jnp.pad(perm, (0, max(padded_size - num_examples, 0)))[:padded_size]
 
 
 def read_history(workdir: str | os.PathLike) -> list[dict[str, Any]]:
@@ -210,10 +222,7 @@ def fit(
     x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
     mask_epoch = jnp.asarray(np.arange(padded) < n, jnp.float32)
 
-    def epoch_order(data_key, epoch):
-        perm = jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
-        return jnp.pad(perm, (0, max(padded - n, 0)))[:padded]  # padding indices (masked) point at example 0
-
+    order_of_epoch = functools.partial(epoch_order, num_examples=n, padded_size=padded)
     def step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key):
         idx = jax.lax.dynamic_slice_in_dim(order, batch_index * batch_size, batch_size)
         batch = {"x": x_all[idx], "y": y_all[idx],
@@ -222,12 +231,12 @@ def fit(
 
     if stacked:
         step_on_batch = jax.vmap(step_on_batch, in_axes=(0, None, None, 0, None, None, 0))
-        epoch_order = jax.vmap(epoch_order, in_axes=(0, None))
+        order_of_epoch = jax.vmap(order_of_epoch, in_axes=(0, None))
         eval_fn = jax.jit(jax.vmap(eval_step, in_axes=(0, None))) if eval_step else None
     else:
         eval_fn = jax.jit(eval_step) if eval_step else None
     train_fn = jax.jit(step_on_batch, donate_argnums=0)
-    epoch_order = jax.jit(epoch_order)
+    order_of_epoch = jax.jit(order_of_epoch)
 
     start = int(np.asarray(state.step).reshape(-1)[0])
     clock = time.perf_counter()
@@ -262,7 +271,7 @@ def fit(
         for step in range(start, num_steps):
             epoch, batch_index = divmod(step, steps_per_epoch)
             if epoch != order_epoch:
-                order, order_epoch = epoch_order(data_keys, epoch), epoch
+                order, order_epoch = order_of_epoch(data_keys, epoch), epoch
             state, metrics = train_fn(state, x_train, y_train, order, mask_epoch, batch_index, step_keys)
             loss_sum, loss_count = loss_sum + metrics["train_loss"], loss_count + 1
             done = step + 1

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # experiments run headless: CI, servers, GPU machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "plot_bands"]
 
 
 def _band(ax, steps, values, label):
@@ -58,6 +58,40 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | os.PathLike, *, 
         ax.legend()
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def plot_bands(
+    series: dict[str, tuple[Sequence[float], Any]],
+    path: str | os.PathLike,
+    *,
+    xlabel: str = "step",
+    ylabel: str = "loss",
+    title: str = "",
+    logy: bool = True,
+) -> str:
+    """One line per label: the mean over runs with a +- one standard deviation band.
+
+    Args:
+      series: ``{label: (x [S], values [K, S])}``, ``K`` runs (seeds) of ``S`` points each.
+
+    Returns:
+      ``path``, after writing the PNG there.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for label, (x, values) in series.items():
+        _band(ax, x, np.asarray(values, dtype=np.float64).T, label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -143,6 +143,29 @@ class Dataset:
             info=info,
         )
 
+    def validation_split(self, fraction: float = 0.1, *, key) -> "Dataset":
+        """A new ``Dataset`` that holds out a random ``fraction`` of the *training* examples as
+        its test split (a validation set, for tuning without touching the real test set).
+
+        Args:
+          fraction: share of the training examples held out, in ``(0, 1)``.
+          key: JAX key choosing which examples are held out.
+        """
+        import jax  # local: the container itself needs only NumPy
+
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"validation fraction must be in (0, 1), got {fraction}.")
+        held_out = max(1, int(round(fraction * self.num_train)))
+        if held_out >= self.num_train:
+            raise ValueError(f"{self.name}: {self.num_train} training examples are too few to hold out {fraction:.0%}.")
+        order = np.asarray(jax.random.permutation(key, self.num_train))
+        val, train = order[:held_out], order[held_out:]
+        return dataclasses.replace(
+            self, x_train=self.x_train[train], y_train=self.y_train[train],
+            x_test=self.x_train[val], y_test=self.y_train[val], name=f"{self.name}-validation",
+            info=dict(self.info, validation_fraction=fraction),
+        )
+
     def __repr__(self) -> str:
         task = f"{self.num_classes} classes" if self.is_classification else "regression"
         return (

@@ -1,0 +1,240 @@
+"""Hyperparameter sweeps as one compiled program, and the DeepOBS tuning protocol.
+
+A sweep trains ``K`` configurations (learning rates x seeds, or any scalar hyperparameter
+that ``optax.inject_hyperparams`` can hold) side by side: one ``jax.jit(jax.vmap(run))``
+where ``run`` is a ``lax.scan`` over all training steps of one configuration. Every member
+sees the *same* data stream, so the only differences between them are the ones swept.
+Because the batch is shared, XLA turns each member's first layer into one wide matmul.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxdl.data.container import Dataset
+from jaxdl.loop import epoch_order
+from jaxdl.train import create_train_state, make_eval_step, make_train_step
+from jaxdl.validate import check_fit_inputs
+
+__all__ = ["SweepResult", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep"]
+
+
+class SweepResult(NamedTuple):
+    """Everything a sweep measured, as host arrays with the configuration axis first.
+
+    Attributes:
+      train_loss: ``[K, S]`` training loss of every member at every step.
+      eval_steps: ``[E]`` the steps after which the test split was evaluated.
+      eval_metrics: ``{name: [K, E]}``, e.g. ``eval_loss``, ``eval_accuracy``.
+      hyperparams: ``{name: [K]}`` the swept values, plus ``seed``.
+      seconds: wall time of the whole sweep, compilation included.
+    """
+
+    train_loss: np.ndarray
+    eval_steps: np.ndarray
+    eval_metrics: dict[str, np.ndarray]
+    hyperparams: dict[str, np.ndarray]
+    seconds: float
+
+    def final(self, name: str) -> np.ndarray:
+        """``[K]`` value of metric ``name`` at the last evaluation."""
+        return self.eval_metrics[name][:, -1]
+
+
+def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
+    """The Cartesian product of the given axes, flattened to ``K = prod(len(axis))`` rows.
+
+    ``grid(learning_rate=[1e-3, 1e-2], seed=[0, 1, 2])`` gives 6 rows, seeds varying fastest.
+
+    Returns:
+      ``{name: [K]}``.
+    """
+    names = list(axes)
+    rows = list(itertools.product(*(list(axes[n]) for n in names)))
+    return {n: np.asarray([r[i] for r in rows]) for i, n in enumerate(names)}
+
+
+def batch_schedule(key: jax.Array, num_examples: int, batch_size: int, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and mask of every batch of a run, in the same epoch order as ``fit``.
+
+    Returns:
+      ``(indices [S, B] int32, mask [S, B] float32)``; a last partial batch of each epoch is
+      padded and masked, so every example is used exactly once per epoch.
+    """
+    steps_per_epoch = -(-num_examples // batch_size)
+    padded = steps_per_epoch * batch_size
+    epochs = -(-num_steps // steps_per_epoch)
+    orders = jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
+    indices = np.asarray(orders).reshape(-1, batch_size)[:num_steps]
+    mask = np.tile((np.arange(padded) < num_examples).astype(np.float32), epochs).reshape(-1, batch_size)[:num_steps]
+    return indices.astype(np.int32), mask
+
+
+def run_sweep(
+    model,
+    optimizer: Callable[..., optax.GradientTransformation],
+    data: Dataset,
+    *,
+    loss: Callable,
+    hyperparams: Mapping[str, Sequence[float]],
+    seeds: Sequence[int],
+    num_steps: int,
+    batch_size: int,
+    eval_every: int,
+    metrics: Mapping[str, Callable] | None = None,
+    regularizer: Callable | None = None,
+    data_seed: int = 0,
+) -> SweepResult:
+    """Train ``K`` configurations of ``model`` x ``optimizer`` in one compiled program.
+
+    Args:
+      model: a Flax linen module.
+      optimizer: an optax optimizer *factory* (``optax.adam``, ``jaxdl.optim.adam``,
+        ``functools.partial(optax.sgd, momentum=0.9)``); it is wrapped in
+        ``optax.inject_hyperparams`` so every swept hyperparameter lives in the state.
+      data: the ``Dataset``; its test split is evaluated every ``eval_every`` steps.
+      loss: per-example loss ``(outputs, targets) -> [B]``.
+      hyperparams: ``{name: [K] values}`` for arguments of ``optimizer`` (e.g. from ``grid``).
+      seeds: ``[K]`` initialisation seeds (the data stream is the same for all members).
+      num_steps: steps per member, a multiple of ``eval_every``.
+      batch_size: examples per step.
+      eval_every: evaluate the whole test split every so many steps.
+      metrics: extra per-example metrics, e.g. ``{"accuracy": jaxdl.accuracy}``.
+      regularizer: optional ``params -> scalar`` added to the objective.
+      data_seed: seed of the shared data order.
+
+    Returns:
+      ``SweepResult`` with ``[K, ...]`` arrays.
+    """
+    seeds = np.asarray(seeds, np.int32)
+    k = len(seeds)
+    values = {name: np.asarray(v, np.float32) for name, v in hyperparams.items()}
+    for name, v in values.items():
+        if v.shape != (k,):
+            raise ValueError(f"hyperparameter {name!r} has {v.shape} values but there are {k} seeds; give one per member.")
+    if num_steps < 1 or eval_every < 1 or num_steps % eval_every:
+        raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={eval_every}.")
+
+    start = time.perf_counter()
+    first = {name: float(v[0]) for name, v in values.items()}
+    tx = optax.inject_hyperparams(optimizer)(**first)
+
+    def init(seed, hp):
+        return create_train_state(model, tx, key=jax.random.key(seed), input_shape=data.input_shape, **hp)
+
+    states = jax.vmap(init)(jnp.asarray(seeds), {n: jnp.asarray(v) for n, v in values.items()})
+    check_fit_inputs(states, data, batch_size=batch_size, num_steps=num_steps, stacked=True)
+    train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
+    eval_step = make_eval_step(loss, metrics=metrics)
+    indices, mask = batch_schedule(jax.random.key(data_seed), data.num_train, batch_size, num_steps)
+    chunks = num_steps // eval_every
+    indices = indices.reshape(chunks, eval_every, batch_size)
+    mask = mask.reshape(chunks, eval_every, batch_size)
+
+    def run(state, step_key, x, y, x_test, y_test, indices, mask):
+        def one_step(state, batch_plan):
+            idx, m = batch_plan
+            state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
+            return state, step_metrics["train_loss"]
+
+        def one_chunk(state, chunk_plan):
+            state, losses = jax.lax.scan(one_step, state, chunk_plan)
+            return state, (losses, eval_step(state, {"x": x_test, "y": y_test}))
+
+        _, (losses, evals) = jax.lax.scan(one_chunk, state, (indices, mask))
+        return losses.reshape(-1), evals
+
+    program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)))
+    step_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), 1))(jnp.asarray(seeds))
+    losses, evals = program(states, step_keys, data.x_train, data.y_train, data.x_test, data.y_test, indices, mask)
+    losses, evals = jax.device_get((losses, evals))
+    return SweepResult(
+        train_loss=np.asarray(losses),
+        eval_steps=np.arange(1, chunks + 1) * eval_every,
+        eval_metrics={name: np.asarray(v) for name, v in evals.items()},
+        hyperparams={**values, "seed": seeds},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def deepobs_protocol(
+    sweep: Callable[..., SweepResult],
+    data: Dataset,
+    *,
+    learning_rates: Sequence[float],
+    num_seeds: int = 5,
+    metric: str = "eval_accuracy",
+    mode: str = "max",
+    validation_fraction: float = 0.1,
+    tuning_seed: int = 0,
+) -> dict[str, Any]:
+    """The DeepOBS benchmarking protocol (Schneider, Balles & Hennig, ICLR 2019).
+
+    1. Tune: train with every learning rate of a log grid (one seed) on the training set
+       minus a held-out validation split, and score each by its *final* validation ``metric``
+       (a run that diverged, NaN, scores worst).
+    2. Rerun the best learning rate with ``num_seeds`` seeds on the full training set.
+    3. Report the test ``metric`` as mean +- std over seeds, with the learning curves.
+
+    Args:
+      sweep: ``sweep(data, learning_rates=[K], seeds=[K]) -> SweepResult``, e.g. a
+        ``functools.partial`` of ``run_sweep`` with ``hyperparams`` filled in from its
+        arguments (see ``benchmarks``).
+      data: the ``Dataset`` (its test split is used only in step 3).
+      learning_rates: the grid, e.g. ``np.logspace(-4, 0, 9)``.
+      metric, mode: what "best" means: ``("eval_accuracy", "max")`` or ``("eval_loss", "min")``.
+
+    Returns:
+      JSON-ready dict: ``tuning`` (rate -> validation score), ``best_learning_rate``, the final
+      ``test_<metric>_mean`` / ``_std``, per-seed values, and mean/std curves.
+    """
+    if mode not in ("max", "min"):
+        raise ValueError(f"mode must be 'max' or 'min', got {mode!r}.")
+    learning_rates = np.asarray(learning_rates, np.float32)
+    validation = data.validation_split(validation_fraction, key=jax.random.key(tuning_seed))
+    tuning = sweep(validation, learning_rates=learning_rates, seeds=np.full(len(learning_rates), tuning_seed))
+    scores = tuning.final(metric).astype(np.float64)
+    worst = -np.inf if mode == "max" else np.inf
+    scores = np.where(np.isfinite(scores), scores, worst)
+    best = int(np.argmax(scores) if mode == "max" else np.argmin(scores))
+    best_lr = float(learning_rates[best])
+    final = sweep(data, learning_rates=np.full(num_seeds, best_lr), seeds=np.arange(num_seeds))
+    values = final.final(metric)
+    return {
+        "protocol": "DeepOBS (Schneider et al. 2019): tune lr on validation, rerun best with seeds",
+        "metric": metric,
+        "tuning": {f"{lr:.3g}": float(s) for lr, s in zip(learning_rates, tuning.final(metric))},
+        "best_learning_rate": best_lr,
+        f"test_{metric}_mean": float(np.mean(values)),
+        f"test_{metric}_std": float(np.std(values)),
+        f"test_{metric}_per_seed": values.tolist(),
+        "train_loss_mean": final.train_loss.mean(axis=0).tolist(),
+        "train_loss_std": final.train_loss.std(axis=0).tolist(),
+        "eval_steps": final.eval_steps.tolist(),
+        f"{metric}_mean": final.eval_metrics[metric].mean(axis=0).tolist(),
+        f"{metric}_std": final.eval_metrics[metric].std(axis=0).tolist(),
+        "seconds": tuning.seconds + final.seconds,
+    }
+
+
+def save_sweep(result: SweepResult, path: str | os.PathLike) -> str:
+    """Write a ``SweepResult`` as JSON (lists, one row per member); returns ``path``."""
+    payload = {
+        "hyperparams": {k: v.tolist() for k, v in result.hyperparams.items()},
+        "train_loss": result.train_loss.tolist(),
+        "eval_steps": result.eval_steps.tolist(),
+        "eval_metrics": {k: v.tolist() for k, v in result.eval_metrics.items()},
+        "seconds": result.seconds,
+    }
+    with open(path, "w") as f:
+        json.dump(payload, f)
+    return os.fspath(path)

@@ -1,0 +1,83 @@
+"""Sweeps in one program: shapes, equality with separate runs, the DeepOBS protocol."""
+
+import json
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+import jaxdl
+from jaxdl import sweep
+
+CE = jaxdl.softmax_cross_entropy
+ACC = {"accuracy": jaxdl.accuracy}
+
+
+def test_grid_is_the_cartesian_product():
+    g = sweep.grid(learning_rate=[0.1, 0.01], seed=[0, 1, 2])
+    assert g["learning_rate"].tolist() == [0.1, 0.1, 0.1, 0.01, 0.01, 0.01]
+    assert g["seed"].tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_batch_schedule_visits_every_example_once_per_epoch(key):
+    idx, mask = sweep.batch_schedule(key, 10, 4, 6)  # 3 steps per epoch, 2 epochs
+    assert idx.shape == (6, 4) and mask.shape == (6, 4)
+    for epoch in range(2):
+        seen = idx[3 * epoch:3 * epoch + 3][mask[3 * epoch:3 * epoch + 3] > 0]
+        assert sorted(seen.tolist()) == list(range(10))
+    assert not np.array_equal(idx[:3], idx[3:])
+
+
+def test_sweep_members_equal_separate_runs(key):
+    data = jaxdl.data.blobs(key=key, num_train=50, num_test=20)
+    model = jaxdl.MLP(features=(16, 3), dropout_rate=0.1)
+    hp = sweep.grid(learning_rate=[3e-3, 3e-2], seed=[0, 1])
+    result = sweep.run_sweep(model, optax.adam, data, loss=CE, hyperparams={"learning_rate": hp["learning_rate"]},
+                             seeds=hp["seed"], num_steps=12, batch_size=16, eval_every=4, metrics=ACC)
+    assert result.train_loss.shape == (4, 12)
+    assert result.eval_metrics["eval_accuracy"].shape == (4, 3)
+    assert result.eval_steps.tolist() == [4, 8, 12]
+    # member 3 (lr 3e-2, seed 1) by hand: same batches, same keys, the ordinary jitted step
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=3e-3)
+    state = jaxdl.create_train_state(model, tx, key=jax.random.key(1), input_shape=(2,), learning_rate=3e-2)
+    step = jax.jit(jaxdl.make_train_step(CE, metrics=ACC))
+    idx, mask = sweep.batch_schedule(jax.random.key(0), data.num_train, 16, 12)
+    step_key = jax.random.fold_in(jax.random.key(1), 1)
+    losses = []
+    for i in range(12):
+        state, m = step(state, {"x": data.x_train[idx[i]], "y": data.y_train[idx[i]], "mask": mask[i]}, step_key)
+        losses.append(float(m["train_loss"]))
+    np.testing.assert_allclose(result.train_loss[3], losses, rtol=1e-5, atol=1e-6)
+    final = jax.jit(jaxdl.make_eval_step(CE, metrics=ACC))(state, {"x": data.x_test, "y": data.y_test})
+    np.testing.assert_allclose(result.eval_metrics["eval_accuracy"][3, -1], final["eval_accuracy"], atol=1e-6)
+    assert not np.allclose(result.train_loss[0], result.train_loss[2])  # the learning rates differ
+
+
+def test_sweep_rejects_mismatched_grid(key):
+    data = jaxdl.data.blobs(key=key, num_train=20, num_test=5)
+    with pytest.raises(ValueError, match="one per member"):
+        sweep.run_sweep(jaxdl.MLP(features=(3,)), optax.sgd, data, loss=CE, hyperparams={"learning_rate": [0.1]},
+                        seeds=[0, 1], num_steps=4, batch_size=5, eval_every=2)
+    with pytest.raises(ValueError, match="multiple of eval_every"):
+        sweep.run_sweep(jaxdl.MLP(features=(3,)), optax.sgd, data, loss=CE, hyperparams={"learning_rate": [0.1]},
+                        seeds=[0], num_steps=5, batch_size=5, eval_every=2)
+
+
+def test_deepobs_protocol_picks_the_best_finite_rate(key, tmp_path):
+    data = jaxdl.data.moons(key=key, num_train=200, num_test=100)
+    model = jaxdl.MLP(features=(32, 2))
+
+    def run(d, learning_rates, seeds):
+        return sweep.run_sweep(model, jaxdl.optim.sgd, d, loss=CE, hyperparams={"learning_rate": learning_rates},
+                               seeds=seeds, num_steps=60, batch_size=50, eval_every=20, metrics=ACC)
+
+    report = sweep.deepobs_protocol(run, data, learning_rates=[1e-4, 0.5, 1e6], num_seeds=3)
+    assert report["best_learning_rate"] == pytest.approx(0.5)
+    assert len(report["test_eval_accuracy_per_seed"]) == 3
+    assert report["test_eval_accuracy_mean"] > 0.75
+    assert len(report["train_loss_mean"]) == 60
+    json.dumps(report)  # JSON-ready
+    result = run(data, np.array([0.1, 0.2]), np.array([0, 0]))
+    saved = json.loads(open(sweep.save_sweep(result, tmp_path / "s.json")).read())
+    assert np.asarray(saved["train_loss"]).shape == (2, 60)
