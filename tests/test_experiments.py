@@ -59,3 +59,12 @@ def test_train_step_benchmark_quick(tmp_path):
     assert result["steps_per_second"] > 0 and 0 < result["fraction_of_matmul"]
     assert abs(result["step_matmul_gflop"] - 1.177) < 0.001
     assert "ratio train step / matmul" in stdout
+
+
+def test_test_functions_benchmark_quick(tmp_path):
+    _run("benchmarks/test_functions.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "test_functions.json").read_text())
+    assert set(result["results"]) == {"rosenbrock", "beale", "rastrigin"}
+    assert set(result["results"]["beale"]) == {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}
+    for name in ("rosenbrock", "beale", "rastrigin"):
+        assert (tmp_path / f"test_function_{name}.png").stat().st_size > 10_000
