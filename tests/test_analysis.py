@@ -15,14 +15,14 @@ def test_global_minimum_is_where_stated(name):
     x = jnp.asarray(tf.minimum)
     assert float(tf.fn(x)) == pytest.approx(0.0, abs=1e-5)
     np.testing.assert_allclose(jax.grad(tf.fn)(x), 0.0, atol=1e-3)
-    nearby = x + 0.05 * jax.random.normal(jax.random.key(0), (64, 2))
+    nearby = x[None] + 0.05 * jax.random.normal(jax.random.key(0), (64, 2))
     assert float(jnp.min(jax.vmap(tf.fn)(nearby))) > float(tf.fn(x))
 
 
 def test_trajectory_starts_at_x0_and_descends():
     tf = TEST_FUNCTIONS["rosenbrock"]
     x0 = jnp.asarray(tf.start)
-    path = jax.jit(lambda x: trajectory(optim.adam(0.02), tf.fn, x, 500))(x0)
-    assert path.shape == (501, 2)
+    path = jax.jit(lambda x: trajectory(optim.adam(0.03), tf.fn, x, 3000))(x0)
+    assert path.shape == (3001, 2)
     np.testing.assert_array_equal(path[0], x0)
     assert float(tf.fn(path[-1])) < 1e-2 * float(tf.fn(x0))
