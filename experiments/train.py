@@ -48,6 +48,8 @@ MODELS = {
     "shallow": lambda a, out: jaxdl.ShallowNet(hidden=a.hidden[0], num_outputs=out, activation=a.activation),
     "mlp": lambda a, out: jaxdl.MLP(features=(*a.hidden, out), activation=a.activation,
                                     dropout_rate=a.dropout, kernel_init=a.init),
+    "cnn1d": lambda a, out: jaxdl.CNN1D(num_classes=out),
+    "gru": lambda a, out: jaxdl.BiGRU(num_classes=out),
 }
 
 # name -> optax optimizer factory taking learning_rate (wrapped in inject_hyperparams below)
@@ -125,36 +127,16 @@ def main(argv=None) -> dict:
         regularizer = lambda p: args.l2 * jaxdl.l2_penalty(p) + args.l1 * jaxdl.l1_penalty(p)  # noqa: E731
 
     seeds = list(range(args.seed, args.seed + args.seeds))
-    pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(np.array(seeds)))  # [K, 2]: init, run
-    init_keys, run_keys = pairs[:, 0], pairs[:, 1]
-    states = jax.vmap(lambda k: jaxdl.create_train_state(model, tx, key=k, input_shape=data.input_shape))(init_keys)
-    eval_step = jaxdl.make_eval_step(loss, metrics=metrics)
-    result = jaxdl.fit(
-        states, data, jaxdl.make_train_step(loss, metrics=metrics, regularizer=regularizer),
-        key=run_keys, num_steps=args.steps, batch_size=args.batch_size, eval_step=eval_step,
-        workdir=out, checkpoint_every=args.checkpoint_every, stacked=True, progress=not args.no_progress,
-        description=f"{args.dataset}/{args.model}/{args.optimizer} x{args.seeds}",
+    run = jaxdl.train_seeds(
+        model, tx, data, loss=loss, seeds=seeds, num_steps=args.steps, batch_size=args.batch_size,
+        metrics=metrics, regularizer=regularizer, workdir=out, checkpoint_every=args.checkpoint_every,
+        progress=not args.no_progress, description=f"{args.dataset}/{args.model}/{args.optimizer} x{args.seeds}",
     )
-
-    # Final numbers from the final parameters, on every example of each split.
-    final_eval = jax.jit(jax.vmap(eval_step, in_axes=(0, None)))
-    test = jaxdl.evaluate(final_eval, result.state, data.x_test, data.y_test)
-    train = jaxdl.evaluate(final_eval, result.state, data.x_train, data.y_train)
-    per_seed = []
-    for i, s in enumerate(seeds):
-        row = {"seed": s, "test_loss": test["eval_loss"][i], "train_loss": train["eval_loss"][i]}
-        if data.is_classification:
-            row.update(test_accuracy=test["eval_accuracy"][i], train_accuracy=train["eval_accuracy"][i])
-        per_seed.append(row)
-    summary = {name: float(np.mean([r[name] for r in per_seed])) for name in per_seed[0] if name != "seed"}
-    summary.update({f"{name}_std": float(np.std([r[name] for r in per_seed])) for name in list(summary)})
+    history, per_seed = run.pop("history"), run["per_seed"]
+    del run["state"]
     report = {
-        **summary,
-        "steps": int(np.asarray(result.state.step)[0]),
-        "seconds": result.history[-1]["seconds"] if result.history else 0.0,
-        "per_seed": per_seed,
-        "param_count": jaxdl.param_count(jax.tree.map(lambda a: a[0], result.state.params)),
-        "config": {k: v for k, v in vars(args).items()} | {"loss": loss_name, "out": out},
+        **run,
+        "config": dict(vars(args), loss=loss_name, out=out),
         "dataset": repr(data),
         "device": jax.devices()[0].device_kind,
         "jax_version": jax.__version__,
@@ -162,7 +144,7 @@ def main(argv=None) -> dict:
     with open(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(report, f, indent=2)
     title = f"{args.dataset}: {args.model} / {args.optimizer} lr={args.lr:g}, {args.seeds} seeds"
-    plot_history(result.history, os.path.join(out, "curves.png"), title=title)
+    plot_history(history, os.path.join(out, "curves.png"), title=title)
 
     for row in per_seed:
         line = f"seed {row['seed']}: test loss {row['test_loss']:.4f}"
@@ -170,9 +152,9 @@ def main(argv=None) -> dict:
             line += f", test accuracy {100 * row['test_accuracy']:.2f}%"
         print(line)
     if data.is_classification:
-        print(f"test accuracy: {100 * summary['test_accuracy']:.2f}% +- {100 * summary['test_accuracy_std']:.2f}% "
+        print(f"test accuracy: {100 * run['test_accuracy']:.2f}% +- {100 * run['test_accuracy_std']:.2f}% "
               f"(mean +- std over {args.seeds} seeds)")
-    print(f"test loss: {summary['test_loss']:.4f} +- {summary['test_loss_std']:.4f}; "
+    print(f"test loss: {run['test_loss']:.4f} +- {run['test_loss_std']:.4f}; "
           f"training took {report['seconds']:.1f} s for {report['steps']} steps")
     print(f"wrote {os.path.join(out, 'metrics.json')} and {os.path.join(out, 'curves.png')}")
     return report

@@ -25,6 +25,9 @@ from jaxdl.models import (
     ACTIVATIONS,
     KERNEL_INITS,
     MLP,
+    BiGRU,
+    CNN1D,
+    GRUCell,
     LinearRegression,
     LogisticRegression,
     Perceptron,
@@ -33,6 +36,7 @@ from jaxdl.models import (
     get_kernel_init,
     least_squares,
 )
+from jaxdl.runner import train_seeds
 from jaxdl.train import TrainState, create_train_state, make_eval_step, make_train_step, set_hyperparams
 from jaxdl.utils import param_count
 
@@ -61,6 +65,9 @@ __all__ = [
     "ACTIVATIONS",
     "KERNEL_INITS",
     "MLP",
+    "BiGRU",
+    "CNN1D",
+    "GRUCell",
     "LinearRegression",
     "LogisticRegression",
     "Perceptron",
@@ -74,4 +81,5 @@ __all__ = [
     "make_train_step",
     "set_hyperparams",
     "param_count",
+    "train_seeds",
 ]

@@ -68,3 +68,11 @@ def test_test_functions_benchmark_quick(tmp_path):
     assert set(result["results"]["beale"]) == {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}
     for name in ("rosenbrock", "beale", "rastrigin"):
         assert (tmp_path / f"test_function_{name}.png").stat().st_size > 10_000
+
+
+def test_mnist1d_table_quick(tmp_path):
+    stdout = _run("benchmarks/mnist1d_table.py", "--quick", "--out", tmp_path)
+    rows = json.loads((tmp_path / "mnist1d_table.json").read_text())["rows"]
+    assert {name: r["params"] for name, r in rows.items()} == {"logistic": 410, "mlp": 15_210, "cnn": 5_210, "gru": 5_134}
+    assert all(r["test_accuracy_mean"] > 15 for r in rows.values())  # above the 10% of chance after 100 steps
+    assert "published" in stdout

@@ -21,6 +21,9 @@ MODELS = [
     ("mlp_mnist1d", jaxdl.MLP(features=(100, 100, 10)), (40,), (B, 10), 15_210),
     ("mlp_deep_dropout", jaxdl.MLP(features=(16, 16, 16, 1), activation="tanh", dropout_rate=0.5), (1,), (B, 1),
      3 * 16 + 1 + 2 * 16 * 17),  # lectures: 3D + 1 + (K - 1) D (D + 1), one input, one output, K = 3
+    ("cnn1d_mnist1d", jaxdl.CNN1D(), (40,), (B, 10), 5_210),  # Greydanus 2020, Table 1
+    ("bigru_mnist1d", jaxdl.BiGRU(), (40,), (B, 10), 5_134),
+    ("bigru_small", jaxdl.BiGRU(hidden=3, num_classes=4), (9,), (B, 4), 2 * (3 * 3 * 2 + 3 * 3 * 4) + (2 * 3 * 9 + 1) * 4),
     ("mlp_he", jaxdl.MLP(features=(32, 4), kernel_init="he_normal", activation="leaky_relu"), (6,), (B, 4),
      32 * 7 + 4 * 33),
 ]

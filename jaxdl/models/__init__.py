@@ -1,8 +1,10 @@
 """Flax linen models. Every one maps ``[B, ...] -> [B, outputs]`` and takes ``train=``."""
 
+from jaxdl.models.cnn1d import CNN1D
 from jaxdl.models.components import ACTIVATIONS, KERNEL_INITS, get_activation, get_kernel_init
 from jaxdl.models.linear import LinearRegression, LogisticRegression, Perceptron, least_squares
 from jaxdl.models.mlp import MLP, ShallowNet
+from jaxdl.models.rnn import BiGRU, GRUCell
 
 __all__ = [
     "ACTIVATIONS",
@@ -15,4 +17,7 @@ __all__ = [
     "least_squares",
     "MLP",
     "ShallowNet",
+    "CNN1D",
+    "BiGRU",
+    "GRUCell",
 ]
