@@ -25,7 +25,7 @@ from jaxdl.loop import epoch_order
 from jaxdl.train import create_train_state, make_eval_step, make_train_step
 from jaxdl.validate import check_fit_inputs
 
-__all__ = ["SweepResult", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep"]
+__all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep"]
 
 
 class SweepResult(NamedTuple):
@@ -79,6 +79,102 @@ def batch_schedule(key: jax.Array, num_examples: int, batch_size: int, num_steps
     return indices.astype(np.int32), mask
 
 
+class Sweep:
+    """A compiled sweep program for one model, optimizer family and loss; ``run`` it on data.
+
+    The jitted program is built once per ``Sweep``; a second ``run`` with the same shapes
+    reuses the compiled executable (warm), which is what a benchmark or a tuning loop wants.
+
+    Args:
+      model: a Flax linen module.
+      optimizer: an optax optimizer *factory* (``optax.adam``, ``jaxdl.optim.adam``,
+        ``functools.partial(optax.sgd, momentum=0.9)``); it is wrapped in
+        ``optax.inject_hyperparams`` so every swept hyperparameter lives in the state.
+      loss: per-example loss ``(outputs, targets) -> [B]``.
+      batch_size: examples per step.
+      eval_every: evaluate the whole test split every so many steps.
+      metrics: extra per-example metrics, e.g. ``{"accuracy": jaxdl.accuracy}``.
+      regularizer: optional ``params -> scalar`` added to the objective.
+    """
+
+    def __init__(self, model, optimizer: Callable[..., optax.GradientTransformation], *, loss: Callable,
+                 batch_size: int, eval_every: int, metrics: Mapping[str, Callable] | None = None,
+                 regularizer: Callable | None = None):
+        self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
+        train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
+        eval_step = make_eval_step(loss, metrics=metrics)
+        self._txs: dict[tuple[str, ...], optax.GradientTransformation] = {}
+        self._inits: dict[tuple, Callable] = {}
+
+        def run(state, step_key, x, y, x_test, y_test, indices, mask):
+            def one_step(state, batch_plan):
+                idx, m = batch_plan
+                state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
+                return state, step_metrics["train_loss"]
+
+            def one_chunk(state, chunk_plan):
+                state, losses = jax.lax.scan(one_step, state, chunk_plan)
+                return state, (losses, eval_step(state, {"x": x_test, "y": y_test}))
+
+            _, (losses, evals) = jax.lax.scan(one_chunk, state, (indices, mask))
+            return losses.reshape(-1), evals
+
+        # Data and the batch plan are shared by all members (in_axes None): one data stream.
+        self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)))
+
+    def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray):
+        """The ``[K]`` stack of initial train states (jitted, cached per hyperparameter names)."""
+        names = tuple(sorted(hyperparams))
+        if names not in self._txs:
+            self._txs[names] = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
+        tx = self._txs[names]
+        cache_key = (names, data.input_shape)
+        if cache_key not in self._inits:
+            def init(seed, hp):
+                return create_train_state(self.model, tx, key=jax.random.key(seed), input_shape=data.input_shape, **hp)
+
+            self._inits[cache_key] = jax.jit(jax.vmap(init))
+        return self._inits[cache_key](jnp.asarray(seeds), {n: jnp.asarray(hyperparams[n]) for n in names})
+
+    def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
+            num_steps: int, data_seed: int = 0) -> SweepResult:
+        """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
+
+        Args:
+          data: the ``Dataset``.
+          hyperparams: ``{name: [K] values}`` for arguments of the optimizer factory.
+          seeds: ``[K]`` initialisation seeds (the data stream is the same for all members).
+          num_steps: steps per member.
+          data_seed: seed of the shared data order.
+        """
+        start = time.perf_counter()
+        seeds = np.asarray(seeds, np.int32)
+        k = len(seeds)
+        values = {name: np.asarray(v, np.float32) for name, v in hyperparams.items()}
+        for name, v in values.items():
+            if v.shape != (k,):
+                raise ValueError(f"hyperparameter {name!r} has {v.shape} values but there are {k} seeds; "
+                                 f"give one per member.")
+        if num_steps < 1 or num_steps % self.eval_every:
+            raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={self.eval_every}.")
+        states = self.init(data, values, seeds)
+        check_fit_inputs(states, data, batch_size=self.batch_size, num_steps=num_steps, stacked=True)
+        indices, mask = batch_schedule(jax.random.key(data_seed), data.num_train, self.batch_size, num_steps)
+        chunks = num_steps // self.eval_every
+        plan = (indices.reshape(chunks, self.eval_every, self.batch_size),
+                mask.reshape(chunks, self.eval_every, self.batch_size))
+        step_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), 1))(jnp.asarray(seeds))
+        losses, evals = self._program(states, step_keys, data.x_train, data.y_train, data.x_test, data.y_test, *plan)
+        losses, evals = jax.device_get((losses, evals))
+        return SweepResult(
+            train_loss=np.asarray(losses),
+            eval_steps=np.arange(1, chunks + 1) * self.eval_every,
+            eval_metrics={name: np.asarray(v) for name, v in evals.items()},
+            hyperparams={**values, "seed": seeds},
+            seconds=time.perf_counter() - start,
+        )
+
+
 def run_sweep(
     model,
     optimizer: Callable[..., optax.GradientTransformation],
@@ -94,76 +190,15 @@ def run_sweep(
     regularizer: Callable | None = None,
     data_seed: int = 0,
 ) -> SweepResult:
-    """Train ``K`` configurations of ``model`` x ``optimizer`` in one compiled program.
-
-    Args:
-      model: a Flax linen module.
-      optimizer: an optax optimizer *factory* (``optax.adam``, ``jaxdl.optim.adam``,
-        ``functools.partial(optax.sgd, momentum=0.9)``); it is wrapped in
-        ``optax.inject_hyperparams`` so every swept hyperparameter lives in the state.
-      data: the ``Dataset``; its test split is evaluated every ``eval_every`` steps.
-      loss: per-example loss ``(outputs, targets) -> [B]``.
-      hyperparams: ``{name: [K] values}`` for arguments of ``optimizer`` (e.g. from ``grid``).
-      seeds: ``[K]`` initialisation seeds (the data stream is the same for all members).
-      num_steps: steps per member, a multiple of ``eval_every``.
-      batch_size: examples per step.
-      eval_every: evaluate the whole test split every so many steps.
-      metrics: extra per-example metrics, e.g. ``{"accuracy": jaxdl.accuracy}``.
-      regularizer: optional ``params -> scalar`` added to the objective.
-      data_seed: seed of the shared data order.
+    """Train ``K`` configurations of ``model`` x ``optimizer`` in one compiled program:
+    ``Sweep(model, optimizer, ...).run(data, ...)`` (see ``Sweep`` for the arguments).
 
     Returns:
       ``SweepResult`` with ``[K, ...]`` arrays.
     """
-    seeds = np.asarray(seeds, np.int32)
-    k = len(seeds)
-    values = {name: np.asarray(v, np.float32) for name, v in hyperparams.items()}
-    for name, v in values.items():
-        if v.shape != (k,):
-            raise ValueError(f"hyperparameter {name!r} has {v.shape} values but there are {k} seeds; give one per member.")
-    if num_steps < 1 or eval_every < 1 or num_steps % eval_every:
-        raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={eval_every}.")
-
-    start = time.perf_counter()
-    first = {name: float(v[0]) for name, v in values.items()}
-    tx = optax.inject_hyperparams(optimizer)(**first)
-
-    def init(seed, hp):
-        return create_train_state(model, tx, key=jax.random.key(seed), input_shape=data.input_shape, **hp)
-
-    states = jax.vmap(init)(jnp.asarray(seeds), {n: jnp.asarray(v) for n, v in values.items()})
-    check_fit_inputs(states, data, batch_size=batch_size, num_steps=num_steps, stacked=True)
-    train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
-    eval_step = make_eval_step(loss, metrics=metrics)
-    indices, mask = batch_schedule(jax.random.key(data_seed), data.num_train, batch_size, num_steps)
-    chunks = num_steps // eval_every
-    indices = indices.reshape(chunks, eval_every, batch_size)
-    mask = mask.reshape(chunks, eval_every, batch_size)
-
-    def run(state, step_key, x, y, x_test, y_test, indices, mask):
-        def one_step(state, batch_plan):
-            idx, m = batch_plan
-            state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
-            return state, step_metrics["train_loss"]
-
-        def one_chunk(state, chunk_plan):
-            state, losses = jax.lax.scan(one_step, state, chunk_plan)
-            return state, (losses, eval_step(state, {"x": x_test, "y": y_test}))
-
-        _, (losses, evals) = jax.lax.scan(one_chunk, state, (indices, mask))
-        return losses.reshape(-1), evals
-
-    program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)))
-    step_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), 1))(jnp.asarray(seeds))
-    losses, evals = program(states, step_keys, data.x_train, data.y_train, data.x_test, data.y_test, indices, mask)
-    losses, evals = jax.device_get((losses, evals))
-    return SweepResult(
-        train_loss=np.asarray(losses),
-        eval_steps=np.arange(1, chunks + 1) * eval_every,
-        eval_metrics={name: np.asarray(v) for name, v in evals.items()},
-        hyperparams={**values, "seed": seeds},
-        seconds=time.perf_counter() - start,
-    )
+    sweep = Sweep(model, optimizer, loss=loss, batch_size=batch_size, eval_every=eval_every,
+                  metrics=metrics, regularizer=regularizer)
+    return sweep.run(data, hyperparams=hyperparams, seeds=seeds, num_steps=num_steps, data_seed=data_seed)
 
 
 def deepobs_protocol(

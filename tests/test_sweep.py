@@ -81,3 +81,19 @@ def test_deepobs_protocol_picks_the_best_finite_rate(key, tmp_path):
     result = run(data, np.array([0.1, 0.2]), np.array([0, 0]))
     saved = json.loads(open(sweep.save_sweep(result, tmp_path / "s.json")).read())
     assert np.asarray(saved["train_loss"]).shape == (2, 60)
+
+
+def test_a_second_run_reuses_the_compiled_program(key):
+    data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
+    traces = []
+
+    def counting_loss(outputs, labels):
+        traces.append(1)
+        return CE(outputs, labels)
+
+    s = sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=counting_loss, batch_size=10, eval_every=4)
+    first = s.run(data, hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1], num_steps=8)
+    n = len(traces)
+    second = s.run(data, hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1], num_steps=8)
+    assert len(traces) == n  # no retrace, no recompile
+    np.testing.assert_array_equal(first.train_loss, second.train_loss)
