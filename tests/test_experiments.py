@@ -76,3 +76,11 @@ def test_mnist1d_table_quick(tmp_path):
     assert {name: r["params"] for name, r in rows.items()} == {"logistic": 410, "mlp": 15_210, "cnn": 5_210, "gru": 5_134}
     assert all(r["test_accuracy_mean"] > 15 for r in rows.values())  # above the 10% of chance after 100 steps
     assert "published" in stdout
+
+
+def test_sweep_speed_benchmark_quick(tmp_path):
+    stdout = _run("benchmarks/sweep_speed.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "sweep_speed.json").read_text())
+    assert result["jaxdl_warm"] > 0 and result["sequential_jax_warm"] > 0
+    assert len(result["final_loss"]) == 2
+    assert "sequential_jax_warm / jaxdl_warm" in stdout

@@ -1,0 +1,169 @@
+"""Sweep speed: 16 MLPs (40-100-100-10, Adam, 16 learning rates) x 200 steps on MNIST-1D.
+
+    python benchmarks/sweep_speed.py            # full measurement
+    python benchmarks/sweep_speed.py --quick    # tiny, for tests
+
+Compares, in one process and on the same batches:
+  * jaxdl: the 16 runs as one compiled program (``jaxdl.sweep.Sweep``: jit(vmap(scan))),
+  * sequential JAX: the same program for one run, called 16 times,
+  * when PyTorch is importable: 16 eager PyTorch runs one after another, and the 16 runs as one
+    ``torch.func.vmap`` step compiled with ``torch.compile``.
+"cold" includes compilation (a fresh program), "warm" reuses it. Prints the ratios and writes
+OUT/sweep_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import jax
+import numpy as np
+import optax
+
+import jaxdl
+from jaxdl.sweep import Sweep, batch_schedule
+
+WIDTHS = (40, 100, 100, 10)
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def jax_timings(data, rates, steps, batch_size) -> dict:
+    k = len(rates)
+    model = jaxdl.MLP(features=WIDTHS[1:])
+
+    def sweep():
+        return Sweep(model, optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=batch_size, eval_every=steps)
+
+    together = sweep()
+    run_all = lambda: together.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(k), num_steps=steps)  # noqa: E731
+    cold, result = _timed(run_all)
+    warm, _ = _timed(run_all)
+    one = sweep()
+    run_each = lambda: [one.run(data, hyperparams={"learning_rate": rates[i:i + 1]}, seeds=[i], num_steps=steps)  # noqa: E731
+                        for i in range(k)]
+    seq_cold, _ = _timed(run_each)
+    seq_warm, _ = _timed(run_each)
+    return {"jaxdl_cold": cold, "jaxdl_warm": warm, "sequential_jax_cold": seq_cold,
+            "sequential_jax_warm": seq_warm, "final_loss": result.train_loss[:, -1].tolist()}
+
+
+def torch_timings(data, rates, steps, batch_size) -> dict | None:
+    try:
+        import torch
+        from torch.func import functional_call, grad, stack_module_state, vmap
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    k = len(rates)
+    x = torch.tensor(data.x_train)
+    y = torch.tensor(data.y_train, dtype=torch.long)
+    idx, _ = batch_schedule(jax.random.key(0), data.num_train, batch_size, steps)
+    idx = torch.tensor(idx, dtype=torch.long)
+
+    def mlp():
+        return torch.nn.Sequential(torch.nn.Linear(40, 100), torch.nn.ReLU(), torch.nn.Linear(100, 100),
+                                   torch.nn.ReLU(), torch.nn.Linear(100, 10))
+
+    def eager():
+        for i in range(k):
+            model = mlp()
+            opt = torch.optim.Adam(model.parameters(), lr=float(rates[i]))
+            for s in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss = torch.nn.functional.cross_entropy(model(x[idx[s]]), y[idx[s]])
+                loss.backward()
+                opt.step()
+        return float(loss)
+
+    models = [mlp() for _ in range(k)]
+    base = mlp().to("meta")
+    lr = torch.tensor(rates, dtype=torch.float32)
+
+    def loss_one(params, xb, yb):
+        return torch.nn.functional.cross_entropy(functional_call(base, params, (xb,)), yb)
+
+    grads_all = vmap(grad(loss_one), in_dims=(0, None, None))
+
+    def step(params, mu, nu, t, xb, yb):  # Adam (Kingma & Ba 2015) on the stacked parameters
+        g = grads_all(params, xb, yb)
+        out_p, out_m, out_v = {}, {}, {}
+        for name in params:
+            m = 0.9 * mu[name] + 0.1 * g[name]
+            v = 0.999 * nu[name] + 0.001 * g[name] * g[name]
+            m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+            scale = lr.view(-1, *([1] * (params[name].dim() - 1)))
+            out_p[name] = params[name] - scale * m_hat / (v_hat.sqrt() + 1e-8)
+            out_m[name], out_v[name] = m, v
+        return out_p, out_m, out_v
+
+    compiled = torch.compile(step)
+
+    def vmapped():
+        params, _ = stack_module_state(models)
+        params = {n: p.detach() for n, p in params.items()}
+        mu = {n: torch.zeros_like(p) for n, p in params.items()}
+        nu = {n: torch.zeros_like(p) for n, p in params.items()}
+        for s in range(steps):
+            params, mu, nu = compiled(params, mu, nu, float(s + 1), x[idx[s]], y[idx[s]])
+        return params
+
+    eager_s, _ = _timed(eager)
+    cold, _ = _timed(vmapped)
+    warm, _ = _timed(vmapped)
+    return {"torch_version": torch.__version__, "torch_eager": eager_s, "torch_func_compile_cold": cold,
+            "torch_func_compile_warm": warm}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--models", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--out", default="runs/benchmarks")
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.steps, args.models, args.no_torch = 10, 2, True
+    os.makedirs(args.out, exist_ok=True)
+    print(f"output directory: {os.path.abspath(args.out)}")
+    data = jaxdl.data.mnist1d(num_samples=1000 if args.quick else 5000)
+    rates = np.logspace(-4, -1, args.models).astype(np.float32)
+    result = {"device": jax.devices()[0].device_kind, "models": args.models, "steps": args.steps,
+              **jax_timings(data, rates, args.steps, args.batch_size)}
+    if not args.no_torch:
+        torch_result = torch_timings(data, rates, args.steps, args.batch_size)
+        if torch_result is None:
+            print("PyTorch is not importable: JAX timings only.")
+        else:
+            result.update(torch_result)
+    print(f"{args.models} MLPs 40-100-100-10 x {args.steps} steps, Adam, batch {args.batch_size}, on {result['device']}")
+    for name in ("jaxdl_warm", "jaxdl_cold", "sequential_jax_warm", "sequential_jax_cold", "torch_eager",
+                 "torch_func_compile_warm", "torch_func_compile_cold"):
+        if name in result:
+            print(f"  {name:26s} {result[name]:8.3f} s")
+    ratios = {"sequential_jax_warm / jaxdl_warm": result["sequential_jax_warm"] / result["jaxdl_warm"]}
+    if "torch_eager" in result:
+        ratios["torch_eager / jaxdl_warm"] = result["torch_eager"] / result["jaxdl_warm"]
+        ratios["torch_func_compile_warm / jaxdl_warm"] = result["torch_func_compile_warm"] / result["jaxdl_warm"]
+        ratios["torch_func_compile_cold / jaxdl_cold"] = result["torch_func_compile_cold"] / result["jaxdl_cold"]
+    for name, value in ratios.items():
+        print(f"  {name:40s} {value:6.2f}x")
+    result["ratios"] = ratios
+    path = os.path.join(args.out, "sweep_speed.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
