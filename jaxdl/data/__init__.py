@@ -2,7 +2,8 @@
 
 from jaxdl.data.container import Dataset
 from jaxdl.data.digits import digits
+from jaxdl.data.idx import mnist_idx, read_idx
 from jaxdl.data.mnist1d import mnist1d
 from jaxdl.data.toy import blobs, circles, linear_1d, moons, sine_1d, spirals, xor
 
-__all__ = ["Dataset", "digits", "mnist1d", "blobs", "circles", "linear_1d", "moons", "sine_1d", "spirals", "xor"]
+__all__ = ["Dataset", "digits", "mnist_idx", "read_idx", "mnist1d", "blobs", "circles", "linear_1d", "moons", "sine_1d", "spirals", "xor"]

@@ -1,0 +1,96 @@
+"""The IDX file format of MNIST (LeCun et al.), read with checks, from ``.gz`` or raw files."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+
+from jaxdl.data.container import Dataset
+
+__all__ = ["read_idx", "mnist_idx"]
+
+# IDX type codes (third header byte) -> big-endian NumPy dtypes
+_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+          0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file: magic ``0x00 0x00 TYPE NDIM``, ``NDIM`` big-endian uint32 sizes, data.
+
+    Args:
+      path: an IDX file, gzip-compressed if it ends in ``.gz``.
+
+    Returns:
+      the array, shape given by the header (``[N, 28, 28]`` uint8 for MNIST images, ``[N]``
+      for labels), in native byte order.
+
+    Raises:
+      ValueError: a bad magic number, an unknown type code, or a data size that does not
+        match the header (a truncated or padded file), each naming the file.
+    """
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:  # includes a truncated gzip stream
+        raise ValueError(f"{path}: cannot read IDX file ({e}).") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}; expected 0000TTNN).")
+    type_code, ndim = raw[2], raw[3]
+    if type_code not in _TYPES:
+        raise ValueError(f"{path}: unknown IDX type code 0x{type_code:02x}.")
+    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: IDX header truncated ({len(raw)} bytes for {ndim} dimensions).")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    dtype = _TYPES[type_code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = len(raw) - 4 - 4 * ndim
+    if actual != expected:
+        raise ValueError(
+            f"{path}: header says shape {shape} ({expected} bytes of data) but the file holds {actual} bytes; "
+            f"the file is {'truncated' if actual < expected else 'longer than its header'}."
+        )
+    return np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find(directory: str, stem: str) -> str:
+    for name in (stem, stem + ".gz"):
+        candidate = os.path.join(directory, name)
+        if os.path.exists(candidate):
+            return candidate
+    raise ValueError(f"{directory}: no {stem} or {stem}.gz found.")
+
+
+def mnist_idx(directory: str | os.PathLike, *, split: str = "t10k", train_count: int | None = None,
+              flatten: bool = False) -> Dataset:
+    """MNIST from a directory of IDX files, pixels scaled to ``[0, 1]``.
+
+    Args:
+      directory: holds ``{split}-images-idx3-ubyte[.gz]`` and ``{split}-labels-idx1-ubyte[.gz]``.
+      split: ``"t10k"`` (10,000 test images) or ``"train"`` (60,000).
+      train_count: use the first ``train_count`` images for training and the rest as the test
+        split (e.g. 8,000 / 2,000 of the 10,000 test images); default: 80%.
+      flatten: ``x`` as ``[N, 784]`` instead of ``[N, 28, 28, 1]`` (NHWC).
+
+    Returns:
+      ``Dataset`` with ``y: [N]`` int32 in ``[0, 10)``.
+    """
+    directory = os.fspath(directory)
+    images = read_idx(_find(directory, f"{split}-images-idx3-ubyte"))
+    labels = read_idx(_find(directory, f"{split}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1:
+        raise ValueError(f"{directory}: expected images [N, rows, cols] and labels [N]; got {images.shape}, {labels.shape}.")
+    if len(images) != len(labels):
+        raise ValueError(f"{directory}: {len(images)} images but {len(labels)} labels.")
+    n = len(images)
+    train_count = int(0.8 * n) if train_count is None else int(train_count)
+    if not 0 < train_count < n:
+        raise ValueError(f"train_count must be in (0, {n}), got {train_count}.")
+    x = images.astype(np.float32) / 255.0
+    x = x.reshape(n, -1) if flatten else x[..., None]
+    y = labels.astype(np.int32)
+    return Dataset(x[:train_count], y[:train_count], x[train_count:], y[train_count:], num_classes=10,
+                   name=f"mnist-{split}", info={"source": directory, "train_count": train_count})
