@@ -84,3 +84,13 @@ def test_sweep_speed_benchmark_quick(tmp_path):
     assert result["jaxdl_warm"] > 0 and result["sequential_jax_warm"] > 0
     assert len(result["final_loss"]) == 2
     assert "sequential_jax_warm / jaxdl_warm" in stdout
+
+
+def test_adam_paper_benchmark_quick(tmp_path):
+    _run("benchmarks/adam_paper.py", "--quick", "--out", tmp_path)
+    report = json.loads((tmp_path / "adam_paper.json").read_text())
+    assert set(report["results"]) == {"logreg/digits", "mlp/digits", "cnn/digits/dropout=0.0", "cnn/digits/dropout=0.5"}
+    mlp = report["results"]["mlp/digits"]
+    assert set(mlp["optimizers"]) == {"adagrad", "rmsprop", "sgd_nesterov", "adadelta", "adam"}
+    assert isinstance(mlp["finding"]["held"], bool)
+    assert len(list(tmp_path.glob("adam_paper_*.png"))) == 4

@@ -24,6 +24,8 @@ MODELS = [
     ("cnn1d_mnist1d", jaxdl.CNN1D(), (40,), (B, 10), 5_210),  # Greydanus 2020, Table 1
     ("bigru_mnist1d", jaxdl.BiGRU(), (40,), (B, 10), 5_134),
     ("bigru_small", jaxdl.BiGRU(hidden=3, num_classes=4), (9,), (B, 4), 2 * (3 * 3 * 2 + 3 * 3 * 4) + (2 * 3 * 9 + 1) * 4),
+    ("small_cnn_digits", jaxdl.SmallCNN(channels=(8, 16), hidden=32, num_classes=10, dropout_rate=0.5), (8, 8, 1),
+     (B, 10), (9 * 1 + 1) * 8 + (9 * 8 + 1) * 16 + (2 * 2 * 16 + 1) * 32 + (32 + 1) * 10),
     ("mlp_he", jaxdl.MLP(features=(32, 4), kernel_init="he_normal", activation="leaky_relu"), (6,), (B, 4),
      32 * 7 + 4 * 33),
 ]
