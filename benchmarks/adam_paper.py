@@ -52,7 +52,7 @@ OPTIMIZERS = {
 }
 # (optimizers, learning-rate grid) per experiment
 EXPERIMENTS = {
-    "logreg": (["adam", "sgd_nesterov", "adagrad"], np.logspace(-3, 0, 7)),
+    "logreg": (["adam", "sgd_nesterov", "adagrad"], np.logspace(-3, 1, 9)),  # alpha/sqrt(t) wants large alpha
     "mlp": (["adagrad", "rmsprop", "sgd_nesterov", "adadelta", "adam"], np.logspace(-4, -1, 4)),
     "cnn": (["adagrad", "sgd_nesterov", "adam"], np.logspace(-4, -1, 4)),
 }
@@ -166,7 +166,8 @@ def main(argv=None) -> dict:
                                batch_size=args.batch_size, regularizer=kwargs.get("regularizer"),
                                schedule=kwargs.get("schedule"))
                 verdict = findings(experiment, rows)
-                report["results"][key] = {"optimizers": rows, "finding": verdict}
+                report["results"][key] = {"optimizers": rows, "finding": verdict, "steps": args.steps,
+                                          "seeds": args.seeds, "learning_rates": np.asarray(rates).tolist()}
                 print(f"  -> {verdict['claim']}: {'held' if verdict['held'] else 'did NOT hold'} "
                       f"(fastest first: {', '.join(verdict['ranking_fastest_first'])})", flush=True)
                 window = max(1, args.steps // 20)
@@ -175,6 +176,10 @@ def main(argv=None) -> dict:
                 png = os.path.join(args.out, f"adam_paper_{key.replace('/', '_').replace('=', '')}.png")
                 plot_bands(series, png, ylabel="training loss (smoothed)", title=f"{key}: best learning rate each, {args.seeds} seeds")
     path = os.path.join(args.out, "adam_paper.json")
+    if os.path.exists(path) and not args.quick:  # a rerun of some experiments updates those entries only
+        with open(path) as f:
+            previous = json.load(f)
+        report["results"] = {**previous.get("results", {}), **report["results"]}
     with open(path, "w") as f:
         json.dump(report, f)
     print(f"wrote {path}")

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxdl.data.container import Dataset
 from jaxdl.loop import epoch_order
@@ -95,12 +96,18 @@ class Sweep:
       eval_every: evaluate the whole test split every so many steps.
       metrics: extra per-example metrics, e.g. ``{"accuracy": jaxdl.accuracy}``.
       regularizer: optional ``params -> scalar`` added to the objective.
+      devices: spread the members over these devices (``jax.sharding`` along the member
+        axis; data replicated), e.g. ``jax.devices()`` on a multi-GPU host. On a CPU, start
+        Python with ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` to run N groups of
+        members on N threads. ``K`` is split over the largest number of the devices that
+        divides it. Default: one device.
     """
 
     def __init__(self, model, optimizer: Callable[..., optax.GradientTransformation], *, loss: Callable,
                  batch_size: int, eval_every: int, metrics: Mapping[str, Callable] | None = None,
-                 regularizer: Callable | None = None):
+                 regularizer: Callable | None = None, devices: Sequence[jax.Device] | None = None):
         self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
+        self.devices = list(devices) if devices else []
         train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
         eval_step = make_eval_step(loss, metrics=metrics)
         self._txs: dict[tuple[str, ...], optax.GradientTransformation] = {}
@@ -164,7 +171,13 @@ class Sweep:
         plan = (indices.reshape(chunks, self.eval_every, self.batch_size),
                 mask.reshape(chunks, self.eval_every, self.batch_size))
         step_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), 1))(jnp.asarray(seeds))
-        losses, evals = self._program(states, step_keys, data.x_train, data.y_train, data.x_test, data.y_test, *plan)
+        members, shared = (states, step_keys), (data.x_train, data.y_train, data.x_test, data.y_test, *plan)
+        n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)
+        if n > 1:  # members sharded over n devices; the jitted program follows the data
+            mesh = Mesh(np.asarray(self.devices[:n]), ("members",))
+            members = jax.device_put(members, NamedSharding(mesh, PartitionSpec("members")))
+            shared = jax.device_put(shared, NamedSharding(mesh, PartitionSpec()))
+        losses, evals = self._program(*members, *shared)
         losses, evals = jax.device_get((losses, evals))
         return SweepResult(
             train_loss=np.asarray(losses),

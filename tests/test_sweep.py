@@ -97,3 +97,29 @@ def test_a_second_run_reuses_the_compiled_program(key):
     second = s.run(data, hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1], num_steps=8)
     assert len(traces) == n  # no retrace, no recompile
     np.testing.assert_array_equal(first.train_loss, second.train_loss)
+
+
+SHARDED = """
+import json, jax, numpy as np, optax, jaxdl
+from jaxdl.sweep import Sweep
+assert jax.device_count() == 2
+data = jaxdl.data.blobs(key=jax.random.key(0), num_train=40, num_test=10)
+make = lambda devices: Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=jaxdl.softmax_cross_entropy,
+                             batch_size=10, eval_every=5, devices=devices)
+kw = dict(hyperparams={"learning_rate": [1e-3, 3e-3, 1e-2, 3e-2]}, seeds=[0, 1, 2, 3], num_steps=10)
+one, two = make(None).run(data, **kw), make(jax.devices()).run(data, **kw)
+print(json.dumps({"diff": float(np.max(np.abs(one.train_loss - two.train_loss))),
+                  "eval_diff": float(np.max(np.abs(one.eval_metrics["eval_loss"] - two.eval_metrics["eval_loss"])))}))
+"""
+
+
+def test_members_sharded_over_two_devices_give_the_same_result():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["diff"] <= 1e-5 and result["eval_diff"] <= 1e-5
