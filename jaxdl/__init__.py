@@ -38,7 +38,14 @@ from jaxdl.models import (
     least_squares,
 )
 from jaxdl.runner import train_seeds
-from jaxdl.train import TrainState, create_train_state, make_eval_step, make_train_step, set_hyperparams
+from jaxdl.train import (
+    TrainState,
+    create_train_state,
+    create_train_states,
+    make_eval_step,
+    make_train_step,
+    set_hyperparams,
+)
 from jaxdl.utils import param_count
 
 __version__ = "0.1.0"
@@ -79,6 +86,7 @@ __all__ = [
     "least_squares",
     "TrainState",
     "create_train_state",
+    "create_train_states",
     "make_eval_step",
     "make_train_step",
     "set_hyperparams",

@@ -11,7 +11,7 @@ import optax
 
 from jaxdl.data.container import Dataset
 from jaxdl.loop import evaluate, fit
-from jaxdl.train import create_train_state, make_eval_step, make_train_step
+from jaxdl.train import create_train_states, make_eval_step, make_train_step
 from jaxdl.utils import param_count
 
 __all__ = ["train_seeds"]
@@ -49,7 +49,7 @@ def train_seeds(
         raise ValueError("train_seeds needs at least one seed.")
     pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(np.asarray(seeds)))  # [K, 2]: init, run
     init_keys, run_keys = pairs[:, 0], pairs[:, 1]
-    states = jax.vmap(lambda k: create_train_state(model, tx, key=k, input_shape=data.input_shape))(init_keys)
+    states = create_train_states(model, tx, keys=init_keys, input_shape=data.input_shape)
     eval_step = make_eval_step(loss, metrics=metrics)
     result = fit(
         states, data, make_train_step(loss, metrics=metrics, regularizer=regularizer), key=run_keys,

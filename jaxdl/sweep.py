@@ -136,12 +136,14 @@ class Sweep:
             self._txs[names] = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
         tx = self._txs[names]
         cache_key = (names, data.input_shape)
-        if cache_key not in self._inits:
+        if cache_key not in self._inits:  # one member at a time: see create_train_states for why
             def init(seed, hp):
                 return create_train_state(self.model, tx, key=jax.random.key(seed), input_shape=data.input_shape, **hp)
 
-            self._inits[cache_key] = jax.jit(jax.vmap(init))
-        return self._inits[cache_key](jnp.asarray(seeds), {n: jnp.asarray(hyperparams[n]) for n in names})
+            self._inits[cache_key] = jax.jit(init)
+        init = self._inits[cache_key]
+        states = [init(seed, {n: hyperparams[n][i] for n in names}) for i, seed in enumerate(np.asarray(seeds))]
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
             num_steps: int, data_seed: int = 0) -> SweepResult:

@@ -27,7 +27,8 @@ import optax
 from flax import struct
 from flax.training import train_state
 
-__all__ = ["TrainState", "create_train_state", "set_hyperparams", "make_train_step", "make_eval_step"]
+__all__ = ["TrainState", "create_train_state", "create_train_states", "set_hyperparams", "make_train_step",
+           "make_eval_step"]
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]  # (outputs [B, ...], targets) -> [B]
 MetricFns = Mapping[str, LossFn]
@@ -111,6 +112,38 @@ def create_train_state(
     if hyperparams:
         state = state.replace(opt_state=set_hyperparams(state.opt_state, **hyperparams))
     return state
+
+
+def create_train_states(
+    model: nn.Module,
+    tx: optax.GradientTransformation,
+    *,
+    keys: jax.Array,
+    input_shape: tuple[int, ...],
+    **hyperparams,
+) -> TrainState:
+    """A stack of ``K`` train states, one per key (and per hyperparameter value), for
+    ``jax.vmap``-ed training: the same result as
+    ``jax.vmap(lambda k, ...: create_train_state(model, tx, key=k, ...))(keys, ...)``.
+
+    Built by one jitted single-state initialiser called ``K`` times and stacked, because
+    XLA:CPU compiles the vmapped random initialisers about twice as slowly (2.5 s vs 1.2 s for
+    the MNIST-1D MLP, measured here) and the per-state calls are cheap.
+
+    Args:
+      keys: ``[K]`` keys.
+      **hyperparams: ``[K]`` values per injected hyperparameter (see ``set_hyperparams``).
+
+    Returns:
+      a ``TrainState`` whose leaves have a leading axis of size ``K``.
+    """
+    k = int(jnp.shape(keys)[0])
+    for name, values in hyperparams.items():
+        if jnp.shape(values) != (k,):
+            raise ValueError(f"hyperparameter {name!r} needs {k} values (one per key), got shape {jnp.shape(values)}.")
+    init = jax.jit(lambda key, hp: create_train_state(model, tx, key=key, input_shape=input_shape, **hp))
+    states = [init(keys[i], {n: jnp.asarray(v)[i] for n, v in hyperparams.items()}) for i in range(k)]
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
 
 
 def _masked_mean(values: jax.Array, mask: jax.Array | None, axis_name: str | None) -> jax.Array:

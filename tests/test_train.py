@@ -207,3 +207,16 @@ def test_eval_step_mask_ignores_padding(key):
 def test_set_hyperparams_needs_inject_hyperparams(key):
     with pytest.raises(ValueError, match="inject_hyperparams"):
         jaxdl.create_train_state(jaxdl.MLP(features=(3,)), optax.adam(1e-3), key=key, input_shape=(2,), learning_rate=0.1)
+
+
+def test_create_train_states_equals_vmapped_create(key):
+    model = jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-2)
+    keys, lrs = jax.random.split(key, 3), jnp.array([1e-3, 1e-2, 1e-1])
+    stacked = jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs)
+    vmapped = jax.vmap(lambda k, lr: jaxdl.create_train_state(model, tx, key=k, input_shape=(5,), learning_rate=lr))(keys, lrs)
+    assert jax.tree.structure(stacked) == jax.tree.structure(vmapped)
+    for a, b in zip(jax.tree.leaves(stacked), jax.tree.leaves(vmapped)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="needs 3 values"):
+        jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs[:2])
