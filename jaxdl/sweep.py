@@ -26,7 +26,8 @@ from jaxdl.loop import epoch_order
 from jaxdl.train import create_train_state, make_eval_step, make_train_step
 from jaxdl.validate import check_fit_inputs
 
-__all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep"]
+__all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep",
+           "plot_sweep"]
 
 
 class SweepResult(NamedTuple):
@@ -288,3 +289,18 @@ def save_sweep(result: SweepResult, path: str | os.PathLike) -> str:
     with open(path, "w") as f:
         json.dump(payload, f)
     return os.fspath(path)
+
+
+def plot_sweep(result: SweepResult, path: str | os.PathLike, *, by: str = "learning_rate", title: str = "") -> str:
+    """Training loss against the step, one line per value of hyperparameter ``by``: the mean
+    over the members (seeds) sharing that value, with a +- one standard deviation band.
+
+    Returns:
+      ``path``, after writing the PNG there.
+    """
+    from jaxdl.plotting import plot_bands
+
+    values = result.hyperparams[by]
+    steps = np.arange(1, result.train_loss.shape[1] + 1)
+    series = {f"{by}={v:.3g}": (steps, result.train_loss[values == v]) for v in np.unique(values)}
+    return plot_bands(series, path, ylabel="training loss", title=title)

@@ -206,3 +206,25 @@ def test_works_with_inject_hyperparams(key):
 def test_unknown_momentum_form():
     with pytest.raises(ValueError, match="unknown momentum form"):
         optim.momentum(0.1, form="heavy")
+
+
+SCHEDULES = {
+    "constant": optax.schedules.constant_schedule(0.05),
+    "step_decay": optax.schedules.piecewise_constant_schedule(0.05, {50: 0.5, 120: 0.1}),
+    "inverse_sqrt": lambda t: 0.05 / jnp.sqrt(t + 1.0),  # the Adam paper's alpha / sqrt(t), Figure 1
+    "cosine": optax.schedules.cosine_decay_schedule(0.05, decay_steps=200),
+    "warmup_cosine": optax.schedules.warmup_cosine_decay_schedule(0.0, 0.05, warmup_steps=20, decay_steps=200),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_optax_schedules_drive_the_learning_rate(name, key):
+    schedule = SCHEDULES[name]
+    params = _params(key)
+    stream = jax.tree.map(lambda p: jax.random.normal(jax.random.key(4), (200, *p.shape)), params)
+    ours = jax.jit(functools.partial(_run_open_loop, optim.adam(schedule)))(params, stream)
+    reference = jax.jit(functools.partial(_run_open_loop, optax.adam(schedule)))(params, stream)
+    assert _relative(ours, reference) <= 1e-6
+    sgd = jax.jit(functools.partial(_run_open_loop, optim.sgd(schedule)))(params, stream)
+    expected = jax.tree.map(lambda p, g: p - jnp.tensordot(jax.vmap(schedule)(jnp.arange(200)), g, axes=1), params, stream)
+    assert _relative(sgd, expected) <= 1e-5

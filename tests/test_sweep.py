@@ -78,9 +78,12 @@ def test_deepobs_protocol_picks_the_best_finite_rate(key, tmp_path):
     assert report["test_eval_accuracy_mean"] > 0.75
     assert len(report["train_loss_mean"]) == 60
     json.dumps(report)  # JSON-ready
-    result = run(data, np.array([0.1, 0.2]), np.array([0, 0]))
+    result = run(data, np.array([0.1, 0.1, 0.2, 0.2]), np.array([0, 1, 0, 1]))
     saved = json.loads(open(sweep.save_sweep(result, tmp_path / "s.json")).read())
-    assert np.asarray(saved["train_loss"]).shape == (2, 60)
+    assert np.asarray(saved["train_loss"]).shape == (4, 60)
+    assert (tmp_path / "s.png").exists() is False
+    sweep.plot_sweep(result, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 10_000
 
 
 def test_a_second_run_reuses_the_compiled_program(key):
