@@ -32,6 +32,7 @@ import numpy as np
 import optax
 
 import jaxdl
+from common import output_dir
 from jaxdl.plotting import plot_bands
 from jaxdl.sweep import Sweep, grid
 
@@ -142,8 +143,7 @@ def main(argv=None) -> dict:
         args.steps, args.seeds, args.datasets = 20, 1, ["digits"]
     if args.mnist_dir and "mnist" not in args.datasets:
         args.datasets.append("mnist")
-    os.makedirs(args.out, exist_ok=True)
-    print(f"output directory: {os.path.abspath(args.out)}")
+    output_dir(args.out)
 
     def load(name, images: bool):
         if name == "mnist1d":

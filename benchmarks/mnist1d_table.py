@@ -12,13 +12,12 @@ published accuracies and writes OUT/mnist1d_table.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 
 import jax
 import optax
 
 import jaxdl
+from common import output_dir, save_json
 
 PUBLISHED = {"logistic": 32.0, "mlp": 68.0, "cnn": 94.0, "gru": 91.0}  # test accuracy, %
 MODELS = {
@@ -42,8 +41,7 @@ def main(argv=None) -> dict:
     num_samples = 5000
     if args.quick:
         args.steps, args.seeds, num_samples = 100, 2, 1000
-    os.makedirs(args.out, exist_ok=True)
-    print(f"output directory: {os.path.abspath(args.out)}")
+    output_dir(args.out)
     data = jaxdl.data.mnist1d(num_samples=num_samples)
     rows = {}
     for name in args.models:
@@ -70,10 +68,7 @@ def main(argv=None) -> dict:
     for name, r in rows.items():
         print(f"{name:10s} {r['params']:7d} {r['test_accuracy_mean']:12.1f} ± {r['test_accuracy_std']:4.1f}  "
               f"{r['published']:9.0f}% {r['difference']:+7.1f} {r['seconds']:8.1f}")
-    path = os.path.join(args.out, "mnist1d_table.json")
-    with open(path, "w") as f:
-        json.dump({"config": vars(args), "device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2)
-    print(f"wrote {path}")
+    save_json({"config": vars(args), "device": jax.devices()[0].device_kind, "rows": rows}, args.out, "mnist1d_table.json")
     return rows
 
 

@@ -17,7 +17,6 @@ OUT/sweep_speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -31,6 +30,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxdl  # noqa: E402
+from common import output_dir, save_json  # noqa: E402
 from jaxdl.sweep import Sweep, batch_schedule  # noqa: E402
 
 WIDTHS = (40, 100, 100, 10)
@@ -154,8 +154,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.models, args.no_torch = 10, 2, True
-    os.makedirs(args.out, exist_ok=True)
-    print(f"output directory: {os.path.abspath(args.out)}")
+    output_dir(args.out)
     data = jaxdl.data.mnist1d(num_samples=1000 if args.quick else 5000)
     rates = np.logspace(-4, -1, args.models).astype(np.float32)
     result = {"device": jax.devices()[0].device_kind, "models": args.models, "steps": args.steps,
@@ -182,10 +181,7 @@ def main(argv=None) -> dict:
     for name, value in ratios.items():
         print(f"  {name:40s} {value:6.2f}x")
     result["ratios"] = ratios
-    path = os.path.join(args.out, "sweep_speed.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"wrote {path}")
+    save_json(result, args.out, "sweep_speed.json")
     return result
 
 

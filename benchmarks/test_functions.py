@@ -12,7 +12,6 @@ per function.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 import jax
@@ -25,6 +24,7 @@ import numpy as np  # noqa: E402
 
 from jaxdl import optim  # noqa: E402
 from jaxdl.analysis import TEST_FUNCTIONS, trajectory  # noqa: E402
+from common import output_dir, save_json  # noqa: E402
 
 OPTIMIZERS = {
     "sgd": optim.sgd,
@@ -55,8 +55,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.rates = 200, 5
-    os.makedirs(args.out, exist_ok=True)
-    print(f"output directory: {os.path.abspath(args.out)}")
+    output_dir(args.out)
     rates = np.logspace(-5, 0, args.rates).astype(np.float32)
     results = {}
     for name, tf in TEST_FUNCTIONS.items():
@@ -85,10 +84,7 @@ def main(argv=None) -> dict:
         fig.savefig(png, dpi=120)
         plt.close(fig)
         print(f"wrote {png}")
-    path = os.path.join(args.out, "test_functions.json")
-    with open(path, "w") as f:
-        json.dump({"steps": args.steps, "learning_rates": rates.tolist(), "results": results}, f, indent=2)
-    print(f"wrote {path}")
+    save_json({"steps": args.steps, "learning_rates": rates.tolist(), "results": results}, args.out, "test_functions.json")
     return results
 
 

@@ -11,8 +11,6 @@ the numbers to OUT/train_step.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 
 import jax
@@ -21,6 +19,7 @@ import numpy as np
 import optax
 
 import jaxdl
+from common import output_dir, save_json
 
 WIDTHS = (784, 1000, 1000, 10)
 
@@ -70,8 +69,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.rounds = 5, 2
-    os.makedirs(args.out, exist_ok=True)
-    print(f"output directory: {os.path.abspath(args.out)}")
+    output_dir(args.out)
 
     key = jax.random.key(0)
     n = 2048
@@ -130,10 +128,7 @@ def main(argv=None) -> dict:
     print(f"  ratio train step / matmul: {result['fraction_of_matmul']:.2f}")
     print(f"  breakdown: gradient alone {1e3 * grad_s:.2f} ms ({flops / grad_s / 1e9:.1f} GFLOP/s), "
           f"Adam update alone {1e3 * update_s:.2f} ms")
-    path = os.path.join(args.out, "train_step.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"wrote {path}")
+    save_json(result, args.out, "train_step.json")
     return result
 
 
