@@ -23,7 +23,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxdl.data.container import Dataset
 from jaxdl.loop import epoch_order
-from jaxdl.train import create_train_state, make_eval_step, make_train_step
+from jaxdl.train import create_train_state, make_eval_step, make_train_step, stack_initialised
 from jaxdl.validate import check_fit_inputs
 
 __all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep",
@@ -111,8 +111,7 @@ class Sweep:
         self.devices = list(devices) if devices else []
         train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
         eval_step = make_eval_step(loss, metrics=metrics)
-        self._txs: dict[tuple[str, ...], optax.GradientTransformation] = {}
-        self._inits: dict[tuple, Callable] = {}
+        self._inits: dict[tuple, Callable] = {}  # (hyperparameter names, input shape) -> jitted init
 
         def run(state, step_key, x, y, x_test, y_test, indices, mask):
             def one_step(state, batch_plan):
@@ -131,20 +130,17 @@ class Sweep:
         self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)))
 
     def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray):
-        """The ``[K]`` stack of initial train states (jitted, cached per hyperparameter names)."""
+        """The ``[K]`` stack of initial train states, one jitted init per member (see
+        ``create_train_states`` for why); the jitted init is kept per hyperparameter names and
+        input shape, so a second ``run`` does not recompile it."""
         names = tuple(sorted(hyperparams))
-        if names not in self._txs:
-            self._txs[names] = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
-        tx = self._txs[names]
         cache_key = (names, data.input_shape)
-        if cache_key not in self._inits:  # one member at a time: see create_train_states for why
-            def init(seed, hp):
-                return create_train_state(self.model, tx, key=jax.random.key(seed), input_shape=data.input_shape, **hp)
-
-            self._inits[cache_key] = jax.jit(init)
-        init = self._inits[cache_key]
-        states = [init(seed, {n: hyperparams[n][i] for n in names}) for i, seed in enumerate(np.asarray(seeds))]
-        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+        if cache_key not in self._inits:
+            tx = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
+            self._inits[cache_key] = jax.jit(
+                lambda key, hp: create_train_state(self.model, tx, key=key, input_shape=data.input_shape, **hp))
+        keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
+        return stack_initialised(self._inits[cache_key], keys, {n: hyperparams[n] for n in names})
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
             num_steps: int, data_seed: int = 0) -> SweepResult:

@@ -27,8 +27,8 @@ import optax
 from flax import struct
 from flax.training import train_state
 
-__all__ = ["TrainState", "create_train_state", "create_train_states", "set_hyperparams", "make_train_step",
-           "make_eval_step"]
+__all__ = ["TrainState", "create_train_state", "create_train_states", "stack_initialised", "set_hyperparams",
+           "make_train_step", "make_eval_step"]
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]  # (outputs [B, ...], targets) -> [B]
 MetricFns = Mapping[str, LossFn]
@@ -137,11 +137,21 @@ def create_train_states(
     Returns:
       a ``TrainState`` whose leaves have a leading axis of size ``K``.
     """
+    init = jax.jit(lambda key, hp: create_train_state(model, tx, key=key, input_shape=input_shape, **hp))
+    return stack_initialised(init, keys, hyperparams)
+
+
+def stack_initialised(init: Callable, keys: jax.Array, hyperparams: Mapping[str, Any]) -> TrainState:
+    """Call a (jitted) ``init(key, {name: value}) -> TrainState`` once per key and stack the
+    results along a new leading axis; ``hyperparams`` holds ``[K]`` values per name.
+
+    The shared loop of ``create_train_states`` and ``jaxdl.sweep.Sweep`` (which keeps its
+    jitted ``init`` across runs).
+    """
     k = int(jnp.shape(keys)[0])
     for name, values in hyperparams.items():
         if jnp.shape(values) != (k,):
             raise ValueError(f"hyperparameter {name!r} needs {k} values (one per key), got shape {jnp.shape(values)}.")
-    init = jax.jit(lambda key, hp: create_train_state(model, tx, key=key, input_shape=input_shape, **hp))
     states = [init(keys[i], {n: jnp.asarray(v)[i] for n, v in hyperparams.items()}) for i in range(k)]
     return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
 
