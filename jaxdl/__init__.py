@@ -45,6 +45,7 @@ from jaxdl.train import (
     make_eval_step,
     make_train_step,
     set_hyperparams,
+    stack_initialised,
 )
 from jaxdl.utils import param_count
 
@@ -90,6 +91,7 @@ __all__ = [
     "make_eval_step",
     "make_train_step",
     "set_hyperparams",
+    "stack_initialised",
     "param_count",
     "train_seeds",
 ]
