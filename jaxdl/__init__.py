@@ -7,6 +7,7 @@ pmap-friendly train steps. The public API is flat: ``import jaxdl`` and use ``ja
 
 from jaxdl import data, optim, sweep
 from jaxdl.checkpoint import Checkpointer
+from jaxdl.compile import jit_once
 from jaxdl.data import Dataset
 from jaxdl.loop import FitResult, evaluate, fit, read_history
 from jaxdl.losses import (
@@ -45,7 +46,6 @@ from jaxdl.train import (
     make_eval_step,
     make_train_step,
     set_hyperparams,
-    stack_initialised,
 )
 from jaxdl.utils import param_count
 
@@ -56,6 +56,7 @@ __all__ = [
     "optim",
     "sweep",
     "Checkpointer",
+    "jit_once",
     "Dataset",
     "FitResult",
     "evaluate",
@@ -91,7 +92,6 @@ __all__ = [
     "make_eval_step",
     "make_train_step",
     "set_hyperparams",
-    "stack_initialised",
     "param_count",
     "train_seeds",
 ]

@@ -9,6 +9,7 @@ Because the batch is shared, XLA turns each member's first layer into one wide m
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -21,9 +22,10 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
 from jaxdl.loop import epoch_order
-from jaxdl.train import create_train_state, make_eval_step, make_train_step, stack_initialised
+from jaxdl.train import create_train_state, make_eval_step, make_train_step
 from jaxdl.validate import check_fit_inputs
 
 __all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep",
@@ -75,10 +77,15 @@ def batch_schedule(key: jax.Array, num_examples: int, batch_size: int, num_steps
     steps_per_epoch = -(-num_examples // batch_size)
     padded = steps_per_epoch * batch_size
     epochs = -(-num_steps // steps_per_epoch)
-    orders = jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
+    orders = _epoch_orders(key, epochs, num_examples, padded)
     indices = np.asarray(orders).reshape(-1, batch_size)[:num_steps]
     mask = np.tile((np.arange(padded) < num_examples).astype(np.float32), epochs).reshape(-1, batch_size)[:num_steps]
     return indices.astype(np.int32), mask
+
+
+@functools.partial(jit_once, static_argnums=(1, 2, 3))
+def _epoch_orders(key: jax.Array, epochs: int, num_examples: int, padded: int) -> jax.Array:
+    return jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
 
 
 class Sweep:
@@ -129,18 +136,28 @@ class Sweep:
         # Data and the batch plan are shared by all members (in_axes None): one data stream.
         self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)))
 
-    def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray):
-        """The ``[K]`` stack of initial train states, one jitted init per member (see
-        ``create_train_states`` for why); the jitted init is kept per hyperparameter names and
-        input shape, so a second ``run`` does not recompile it."""
+    def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray, *,
+             sharding: NamedSharding | None = None) -> tuple[Any, jax.Array]:
+        """The members' initial train states and their step keys, both stacked ``[K]``.
+
+        One ``jit_once`` program (see ``create_train_states``) that, with a ``sharding``,
+        writes each member straight onto its device. Kept per hyperparameter names, input
+        shape and sharding, so a second ``run`` does not recompile it.
+        """
         names = tuple(sorted(hyperparams))
-        cache_key = (names, data.input_shape)
+        cache_key = (names, data.input_shape, sharding)
         if cache_key not in self._inits:
             tx = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
-            self._inits[cache_key] = jax.jit(
-                lambda key, hp: create_train_state(self.model, tx, key=key, input_shape=data.input_shape, **hp))
-        keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
-        return stack_initialised(self._inits[cache_key], keys, {n: hyperparams[n] for n in names})
+
+            def init_members(seeds, hp):
+                keys = jax.vmap(jax.random.key)(seeds)
+                states = jax.vmap(lambda key, h: create_train_state(
+                    self.model, tx, key=key, input_shape=data.input_shape, **h))(keys, hp)
+                # The key the train steps fold the step number into (dropout), apart from init's.
+                return states, jax.vmap(lambda key: jax.random.fold_in(key, 1))(keys)
+
+            self._inits[cache_key] = jit_once(init_members, out_shardings=sharding)
+        return self._inits[cache_key](jnp.asarray(seeds), {n: jnp.asarray(hyperparams[n]) for n in names})
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
             num_steps: int, data_seed: int = 0) -> SweepResult:
@@ -163,20 +180,19 @@ class Sweep:
                                  f"give one per member.")
         if num_steps < 1 or num_steps % self.eval_every:
             raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={self.eval_every}.")
-        states = self.init(data, values, seeds)
+        n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)
+        mesh = Mesh(np.asarray(self.devices[:n]), ("members",)) if n > 1 else None
+        states, step_keys = self.init(data, values, seeds,
+                                      sharding=NamedSharding(mesh, PartitionSpec("members")) if mesh else None)
         check_fit_inputs(states, data, batch_size=self.batch_size, num_steps=num_steps, stacked=True)
         indices, mask = batch_schedule(jax.random.key(data_seed), data.num_train, self.batch_size, num_steps)
         chunks = num_steps // self.eval_every
         plan = (indices.reshape(chunks, self.eval_every, self.batch_size),
                 mask.reshape(chunks, self.eval_every, self.batch_size))
-        step_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), 1))(jnp.asarray(seeds))
-        members, shared = (states, step_keys), (data.x_train, data.y_train, data.x_test, data.y_test, *plan)
-        n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)
-        if n > 1:  # members sharded over n devices; the jitted program follows the data
-            mesh = Mesh(np.asarray(self.devices[:n]), ("members",))
-            members = jax.device_put(members, NamedSharding(mesh, PartitionSpec("members")))
+        shared = (data.x_train, data.y_train, data.x_test, data.y_test, *plan)
+        if mesh is not None:  # members sharded over n devices; the jitted program follows the data
             shared = jax.device_put(shared, NamedSharding(mesh, PartitionSpec()))
-        losses, evals = self._program(*members, *shared)
+        losses, evals = self._program(states, step_keys, *shared)
         losses, evals = jax.device_get((losses, evals))
         return SweepResult(
             train_loss=np.asarray(losses),

@@ -56,10 +56,11 @@ def check_fit_inputs(state: TrainState, data: Dataset, *, batch_size, num_steps,
             f"{data.name!r} has examples of shape {data.input_shape}."
         )
     if data.is_classification:
-        member = jax.tree.map(lambda a: a[0], state) if stacked else state
-        variables = {"params": member.params, **member.model_state}
+        variables = {"params": state.params, **state.model_state}
+        if stacked:  # one member's shapes, without slicing (and compiling a slice of) every leaf
+            variables = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), variables)
         out = jax.eval_shape(
-            lambda v, x: member.apply_fn(v, x, train=False), variables,
+            lambda v, x: state.apply_fn(v, x, train=False), variables,
             jax.ShapeDtypeStruct((1, *data.input_shape), jnp.float32),
         )
         width = out.shape[-1] if out.ndim == 2 else 1

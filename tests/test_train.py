@@ -209,6 +209,24 @@ def test_set_hyperparams_needs_inject_hyperparams(key):
         jaxdl.create_train_state(jaxdl.MLP(features=(3,)), optax.adam(1e-3), key=key, input_shape=(2,), learning_rate=0.1)
 
 
+@pytest.mark.parametrize("model", [jaxdl.MLP(features=(8, 3)), jaxdl.CNN1D(), jaxdl.BiGRU()], ids=lambda m: type(m).__name__)
+def test_create_train_states_matches_one_at_a_time(model, key):
+    # jit_once compiles the initialiser without LLVM optimisation: the same random bits, and
+    # floats within the last bit of a default-level (eager) initialisation.
+    tx = optax.adam(1e-3)
+    keys = jax.random.split(key, 2)
+    stacked = jaxdl.create_train_states(model, tx, keys=keys, input_shape=(40,))
+    for i in range(2):
+        one = jaxdl.create_train_state(model, tx, key=keys[i], input_shape=(40,))
+        for a, b in zip(jax.tree.leaves(stacked.params), jax.tree.leaves(one.params)):
+            np.testing.assert_allclose(a[i], b, rtol=1e-6, atol=1e-7)
+
+
+def test_jit_once_gives_the_same_integers(key):
+    perm = lambda k: jax.random.permutation(k, 1000)  # noqa: E731
+    np.testing.assert_array_equal(jaxdl.jit_once(perm)(key), jax.jit(perm)(key))
+
+
 def test_create_train_states_equals_vmapped_create(key):
     model = jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
     tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-2)
