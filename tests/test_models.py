@@ -28,6 +28,39 @@ MODELS = [
      (B, 10), (9 * 1 + 1) * 8 + (9 * 8 + 1) * 16 + (2 * 2 * 16 + 1) * 32 + (32 + 1) * 10),
     ("mlp_he", jaxdl.MLP(features=(32, 4), kernel_init="he_normal", activation="leaky_relu"), (6,), (B, 4),
      32 * 7 + 4 * 33),
+    # LeNet-5 (LeCun et al. 1998) with a fully connected C3: the well-known 61,706.
+    ("lenet5_mnist", jaxdl.LeNet5(), (28, 28, 1), (B, 10), 61_706),
+    ("lenet5_paper_32", jaxdl.LeNet5(padding=0, activation="tanh", pooling="avg"), (32, 32, 1), (B, 10), 61_706),
+    ("alexnet_tiny", jaxdl.AlexNet(channels=(4, 8, 8, 8, 8), hidden=(16, 16)), (32, 32, 3), (B, 10),
+     (25 * 3 + 1) * 4 + (25 * 4 + 1) * 8 + 3 * (9 * 8 + 1) * 8 + (4 * 4 * 8 + 1) * 16 + 17 * 16 + 17 * 10),
+    ("vgg_tiny_bn", jaxdl.VGG(stages=((4,), (8, 8)), hidden=(16,), batch_norm=True), (32, 32, 3), (B, 10),
+     9 * 3 * 4 + 2 * 4 + 9 * 4 * 8 + 2 * 8 + 9 * 8 * 8 + 2 * 8 + (8 * 8 * 8 + 1) * 16 + 17 * 10),
+    ("vgg_tiny", jaxdl.VGG(stages=((4, 4),), hidden=(8, 8), num_classes=3), (8, 8, 1), (B, 3),
+     (9 * 1 + 1) * 4 + (9 * 4 + 1) * 4 + (4 * 4 * 4 + 1) * 8 + 9 * 8 + 9 * 3),
+    ("inception_tiny", jaxdl.InceptionNet(stem=8, stages=(((4, 4, 8, 2, 4, 4),), ((8, 4, 8, 2, 4, 4),)),
+                                          num_classes=5), (16, 16, 3), (B, 5),
+     (27 + 1) * 8 + (9 * 4 + 4 * 9 + (36 + 1) * 8 + 9 * 2 + (50 + 1) * 4 + 9 * 4)
+     + (21 * 8 + 21 * 4 + (36 + 1) * 8 + 21 * 2 + (50 + 1) * 4 + 21 * 4) + (24 + 1) * 5),
+    # depth 8 = one block per stage: stem 9*3*4 + BN 2*4; blocks 9 c_in c + 9 c c + 4 c; classifier.
+    ("resnet8_tiny", jaxdl.ResNet(depth=8, width=4), (32, 32, 3), (B, 10),
+     116 + (144 + 144 + 16) + (288 + 576 + 32) + (1152 + 2304 + 64) + 17 * 10),
+    ("resnet8_tiny_noskip", jaxdl.ResNet(depth=8, width=4, skip=False), (32, 32, 3), (B, 10), 5_006),
+]
+
+# Too large to run on every test: shapes and counts from jax.eval_shape (no FLOPs spent).
+LARGE = [
+    ("resnet20", jaxdl.resnet20(), (32, 32, 3), 269_722),  # He et al. 2016, Table 6: 0.27M
+    ("resnet56", jaxdl.resnet56(), (32, 32, 3), 853_018),  # 0.85M
+    ("resnet56_noskip", jaxdl.resnet56(skip=False), (32, 32, 3), 853_018),  # option A shortcuts have no weights
+    ("alexnet", jaxdl.AlexNet(), (32, 32, 3),
+     76 * 64 + 1601 * 192 + 1729 * 384 + 3457 * 256 + 2305 * 256 + (4 * 4 * 256 + 1) * 1024 + 1025 * 1024 + 1025 * 10),
+    ("vgg", jaxdl.VGG(), (32, 32, 3),
+     28 * 64 + 577 * 64 + 577 * 128 + 1153 * 128 + 1153 * 256 + 2 * 2305 * 256 + (4 * 4 * 256 + 1) * 512 + 513 * 10),
+    ("inception", jaxdl.InceptionNet(), (32, 32, 3), 28 * 64 + (
+        65 * 64 + 65 * 96 + 865 * 128 + 65 * 16 + 401 * 32 + 65 * 32)  # 3a on the 64-channel stem
+     + (257 * 128 + 257 * 128 + 1153 * 192 + 257 * 32 + 801 * 96 + 257 * 64)  # 3b on 256
+     + (481 * 192 + 481 * 96 + 865 * 208 + 481 * 16 + 401 * 48 + 481 * 64)  # 4a on 480
+     + 513 * 10),
 ]
 
 
@@ -38,9 +71,19 @@ def test_shape_and_param_count(name, model, input_shape, output_shape, count, ke
     assert jaxdl.param_count(variables["params"]) == count
     out = model.apply(variables, x)
     assert out.shape == output_shape
-    out_train = model.apply(variables, x, train=True, rngs={"dropout": key})
+    mutable = [c for c in variables if c != "params"]
+    out_train = model.apply(variables, x, train=True, rngs={"dropout": key}, mutable=mutable or False)
+    out_train = out_train[0] if mutable else out_train
     assert out_train.shape == output_shape
     assert jnp.all(jnp.isfinite(out))
+
+
+@pytest.mark.parametrize("name,model,input_shape,count", LARGE, ids=[m[0] for m in LARGE])
+def test_large_model_shape_and_param_count(name, model, input_shape, count):
+    x = jax.ShapeDtypeStruct((2, *input_shape), jnp.float32)
+    variables = jax.eval_shape(lambda x: model.init(jax.random.key(0), x), x)
+    assert jaxdl.param_count(variables["params"]) == count
+    assert jax.eval_shape(lambda v, x: model.apply(v, x), variables, x).shape == (2, 10)
 
 
 @pytest.mark.parametrize("activation", sorted(jaxdl.ACTIVATIONS))

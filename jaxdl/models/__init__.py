@@ -1,10 +1,13 @@
 """Flax linen models. Every one maps ``[B, ...] -> [B, outputs]`` and takes ``train=``."""
 
-from jaxdl.models.cnn import SmallCNN
+from jaxdl.models.cnn import VGG, AlexNet, LeNet5, SmallCNN, batch_norm, pool2d
 from jaxdl.models.cnn1d import CNN1D
+from jaxdl.models.conv import conv_output_size, same_padding
 from jaxdl.models.components import ACTIVATIONS, KERNEL_INITS, get_activation, get_kernel_init
 from jaxdl.models.linear import LinearRegression, LogisticRegression, Perceptron, least_squares
+from jaxdl.models.inception import InceptionModule, InceptionNet
 from jaxdl.models.mlp import MLP, ShallowNet
+from jaxdl.models.resnet import BasicBlock, ResNet, resnet20, resnet56
 from jaxdl.models.rnn import BiGRU, GRUCell
 
 __all__ = [
@@ -20,6 +23,19 @@ __all__ = [
     "ShallowNet",
     "CNN1D",
     "SmallCNN",
+    "LeNet5",
+    "AlexNet",
+    "VGG",
+    "InceptionModule",
+    "InceptionNet",
+    "BasicBlock",
+    "ResNet",
+    "resnet20",
+    "resnet56",
+    "batch_norm",
+    "pool2d",
+    "conv_output_size",
+    "same_padding",
     "BiGRU",
     "GRUCell",
 ]

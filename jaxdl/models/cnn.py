@@ -1,4 +1,10 @@
-"""A small 2D convolutional network (the kind the Adam paper compares optimizers on)."""
+"""2D convolutional networks for images ``[B, H, W, C]`` (NHWC): a small CNN, LeNet-5,
+an AlexNet-style net and a VGG-style stack.
+
+Every network checks its input with the lecture's arithmetic (``conv_output_size``), so an
+image size that a stride or pooling window does not tile is rejected with the arithmetic
+spelled out, instead of silently losing its border.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,42 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 
-__all__ = ["SmallCNN"]
+from jaxdl.models.components import get_activation
+from jaxdl.models.conv import conv_output_size, same_padding
+
+__all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "check_images", "pool2d"]
+
+
+def check_images(model: str, x: jax.Array, channels: int | None = None) -> None:
+    """Raise a ``ValueError`` unless ``x`` is a ``[B, H, W, C]`` batch (with ``channels``)."""
+    if x.ndim != 4:
+        raise ValueError(f"{model} expects images [B, H, W, C], got shape {x.shape}.")
+    if channels is not None and x.shape[-1] != channels:
+        raise ValueError(f"{model} expects {channels} channel(s), got images of shape {x.shape}.")
+
+
+def pool2d(x: jax.Array, kind: str, window: int, stride: int | None = None, padding: int = 0) -> jax.Array:
+    """Max or average pooling over ``window x window`` patches, after checking the arithmetic.
+
+    Shapes: ``[B, H, W, C] -> [B, M_h, M_w, C]`` with ``M = (N - F + 2P) / S + 1``.
+    """
+    stride = window if stride is None else stride
+    for n in x.shape[1:3]:
+        conv_output_size(n, window, padding=padding, stride=stride)
+    pad = ((padding, padding), (padding, padding))
+    if kind == "max":
+        return nn.max_pool(x, (window, window), strides=(stride, stride), padding=pad)
+    if kind == "avg":
+        return nn.avg_pool(x, (window, window), strides=(stride, stride), padding=pad, count_include_pad=True)
+    raise ValueError(f"unknown pooling {kind!r}; use 'max' or 'avg'.")
+
+
+def _conv(features: int, size: int, padding: int, name: str, x: jax.Array, *, stride: int = 1,
+          use_bias: bool = True, exact: bool = True) -> jax.Array:
+    for n in x.shape[1:3]:
+        conv_output_size(n, size, padding=padding, stride=stride, exact=exact)
+    return nn.Conv(features, (size, size), strides=(stride, stride), padding=((padding, padding),) * 2,
+                   use_bias=use_bias, name=name)(x)
 
 
 class SmallCNN(nn.Module):
@@ -31,11 +72,10 @@ class SmallCNN(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        if x.ndim != 4:
-            raise ValueError(f"SmallCNN expects [B, H, W, C] images, got shape {x.shape}.")
+        check_images("SmallCNN", x)
         for i, c in enumerate(self.channels):
-            x = nn.relu(nn.Conv(c, (3, 3), padding="SAME", name=f"conv_{i}")(x))
-            x = nn.max_pool(x, (2, 2), strides=(2, 2))
+            x = nn.relu(_conv(c, 3, 1, f"conv_{i}", x))
+            x = pool2d(x, "max", 2)
         x = x.reshape(x.shape[0], -1)
         if self.dropout_rate:
             x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
@@ -43,3 +83,116 @@ class SmallCNN(nn.Module):
         if self.dropout_rate:
             x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
         return nn.Dense(self.num_classes, name="output")(x)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun, Bottou, Bengio & Haffner 1998, Fig. 2), as the lectures draw it:
+
+    ``C1 conv 5x5 -> 6 -> pool 2 -> C3 conv 5x5 -> 16 -> pool 2 -> F5 120 -> F6 84 -> 10``.
+
+    The paper feeds 32x32 images with no padding; MNIST's 28x28 digits with ``padding=2`` on
+    C1 give the same 28x28x6 -> 14x14x6 -> 10x10x16 -> 5x5x16 shapes. As in modern versions,
+    C3 connects to all six maps (the paper's sparse connection table had 1,516 weights, not
+    2,416), the activation defaults to ReLU and pooling to max (the paper: scaled tanh and
+    trainable average subsampling; ``activation="tanh", pooling="avg"`` is the closer match).
+
+    Shapes: ``[B, 28, 28, 1] -> [B, num_classes]`` (or 32x32 with ``padding=0``).
+    Parameters: ``(25 C + 1) 6 + (150 + 1) 16 + (400 + 1) 120 + (120 + 1) 84 + (84 + 1) K``
+    = 61,706 for one channel and ``K = 10``.
+    """
+
+    num_classes: int = 10
+    padding: int = 2
+    activation: str = "relu"
+    pooling: str = "max"
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        check_images("LeNet5", x)
+        act = get_activation(self.activation)
+        x = pool2d(act(_conv(6, 5, self.padding, "c1", x)), self.pooling, 2)
+        x = pool2d(act(_conv(16, 5, 0, "c3", x)), self.pooling, 2)
+        x = x.reshape(x.shape[0], -1)
+        x = act(nn.Dense(120, name="f5")(x))
+        x = act(nn.Dense(84, name="f6")(x))
+        return nn.Dense(self.num_classes, name="output")(x)
+
+
+class AlexNet(nn.Module):
+    """An AlexNet-style network (Krizhevsky, Sutskever & Hinton 2012) for small images:
+    five convolutions (5x5, 5x5, 3x3, 3x3, 3x3, all 'same'), ReLU, 2x2 max-pooling after the
+    first, second and fifth, then two dropout + dense + ReLU layers and the classifier. The
+    paper's 11x11 stride-4 first layer and local response normalisation are for 224x224
+    inputs and are left out.
+
+    Shapes: ``[B, H, W, C] -> [B, num_classes]`` (``H``, ``W`` divisible by 8).
+    Parameters: ``(25 C + 1) c_0 + (25 c_0 + 1) c_1 + (9 c_1 + 1) c_2 + (9 c_2 + 1) c_3
+    + (9 c_3 + 1) c_4 + (H W c_4 / 64 + 1) h_0 + (h_0 + 1) h_1 + (h_1 + 1) K``.
+    """
+
+    channels: Sequence[int] = (64, 192, 384, 256, 256)
+    hidden: Sequence[int] = (1024, 1024)
+    num_classes: int = 10
+    dropout_rate: float = 0.5
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        check_images("AlexNet", x)
+        if len(self.channels) != 5:
+            raise ValueError(f"AlexNet has five convolutions; got channels={tuple(self.channels)}.")
+        for i, (c, f) in enumerate(zip(self.channels, (5, 5, 3, 3, 3))):
+            x = nn.relu(_conv(c, f, same_padding(f), f"conv_{i}", x))
+            if i in (0, 1, 4):
+                x = pool2d(x, "max", 2)
+        x = x.reshape(x.shape[0], -1)
+        for i, h in enumerate(self.hidden):
+            x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+            x = nn.relu(nn.Dense(h, name=f"fc_{i}")(x))
+        return nn.Dense(self.num_classes, name="output")(x)
+
+
+class VGG(nn.Module):
+    """A VGG-style stack (Simonyan & Zisserman 2015): stages of 3x3 'same' convolutions with
+    ReLU (optionally batch norm before the ReLU), each stage ended by 2x2 max-pooling, then
+    dense layers with dropout. ``stages=((64, 64), (128, 128), (256, 256, 256))`` is the
+    first three stages of VGG-16.
+
+    Shapes: ``[B, H, W, C] -> [B, num_classes]`` (``H``, ``W`` divisible by ``2^len(stages)``).
+    Parameters: ``sum over convs (9 C_in + 1) C_out`` (no bias and ``+ 2 C_out`` scale and
+    offset with batch norm) ``+ (H W c_last / 4^len(stages) + 1) h_0 + ... + (h_last + 1) K``.
+    """
+
+    stages: Sequence[Sequence[int]] = ((64, 64), (128, 128), (256, 256, 256))
+    hidden: Sequence[int] = (512,)
+    num_classes: int = 10
+    dropout_rate: float = 0.5
+    batch_norm: bool = False
+    bn_axis_name: str | None = None  # average batch statistics over this device axis
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        check_images("VGG", x)
+        for s, stage in enumerate(self.stages):
+            for j, c in enumerate(stage):
+                x = _conv(c, 3, 1, f"conv_{s}_{j}", x, use_bias=not self.batch_norm)
+                if self.batch_norm:
+                    x = batch_norm(train, self.bn_axis_name, f"bn_{s}_{j}")(x)
+                x = nn.relu(x)
+            x = pool2d(x, "max", 2)
+        x = x.reshape(x.shape[0], -1)
+        for i, h in enumerate(self.hidden):
+            x = nn.relu(nn.Dense(h, name=f"fc_{i}")(x))
+            x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+        return nn.Dense(self.num_classes, name="output")(x)
+
+
+def batch_norm(train: bool, axis_name: str | None, name: str, *, zero_init: bool = False) -> nn.BatchNorm:
+    """Batch normalisation (Ioffe & Szegedy 2015) with PyTorch's defaults: running averages
+    updated as ``0.9 * running + 0.1 * batch`` (Flax ``momentum=0.9``), ``eps = 1e-5``.
+
+    Training normalises with the batch's statistics (across devices when ``axis_name`` names
+    a mapped axis) and updates the ``batch_stats`` collection; evaluation uses the running
+    averages. ``zero_init`` starts the scale at 0 (Goyal et al. 2017, for a residual branch).
+    """
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, axis_name=axis_name,
+                        scale_init=nn.initializers.zeros if zero_init else nn.initializers.ones, name=name)
