@@ -62,7 +62,7 @@ def test_bad_files_are_named(tmp_path, mutate, match):
 
 def test_mismatched_pair(tmp_path):
     _write_pair(tmp_path, np.zeros((5, 28, 28), np.uint8), np.zeros(4, np.uint8))
-    with pytest.raises(ValueError, match="5 images but 4 labels"):
+    with pytest.raises(ValueError, match="5 t10k images but 4 labels"):
         mnist_idx(tmp_path)
 
 

@@ -56,41 +56,74 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _find(directory: str, stem: str) -> str:
+def _find(directory: str, stem: str) -> str | None:
     for name in (stem, stem + ".gz"):
         candidate = os.path.join(directory, name)
         if os.path.exists(candidate):
             return candidate
-    raise ValueError(f"{directory}: no {stem} or {stem}.gz found.")
+    return None
 
 
-def mnist_idx(directory: str | os.PathLike, *, split: str = "t10k", train_count: int | None = None,
+def _read_pair(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    paths = [_find(directory, f"{split}-{kind}") for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
+    for path, kind in zip(paths, ("images-idx3-ubyte", "labels-idx1-ubyte")):
+        if path is None:
+            raise ValueError(f"{directory}: no {split}-{kind} or {split}-{kind}.gz found.")
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.ndim != 3 or labels.ndim != 1:
+        raise ValueError(f"{directory}: expected {split} images [N, rows, cols] and labels [N]; "
+                         f"got {images.shape}, {labels.shape}.")
+    if len(images) != len(labels):
+        raise ValueError(f"{directory}: {len(images)} {split} images but {len(labels)} labels.")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{directory}: {split} labels must be digits 0..9, found {labels.min()}..{labels.max()}.")
+    return images, labels.astype(np.int32)
+
+
+def mnist_idx(directory: str | os.PathLike, *, split: str = "auto", train_count: int | None = None,
               flatten: bool = False) -> Dataset:
     """MNIST from a directory of IDX files, pixels scaled to ``[0, 1]``.
 
     Args:
       directory: holds ``{split}-images-idx3-ubyte[.gz]`` and ``{split}-labels-idx1-ubyte[.gz]``.
-      split: ``"t10k"`` (10,000 test images) or ``"train"`` (60,000).
-      train_count: use the first ``train_count`` images for training and the rest as the test
-        split (e.g. 8,000 / 2,000 of the 10,000 test images); default: 80%.
+      split: ``"t10k"`` (10,000 test images) or ``"train"`` (60,000): that file pair alone,
+        cut into a training and a test part at ``train_count``. ``"standard"``: train on
+        ``train`` (its first ``train_count`` images if given), test on ``t10k``. ``"auto"``:
+        ``"standard"`` when both pairs are present, else the one that is.
+      train_count: for a single pair, the first ``train_count`` images train and the rest
+        test (e.g. 8,000 / 2,000 of the 10,000 test images); default: 80%.
       flatten: ``x`` as ``[N, 784]`` instead of ``[N, 28, 28, 1]`` (NHWC).
 
     Returns:
       ``Dataset`` with ``y: [N]`` int32 in ``[0, 10)``.
     """
     directory = os.fspath(directory)
-    images = read_idx(_find(directory, f"{split}-images-idx3-ubyte"))
-    labels = read_idx(_find(directory, f"{split}-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.ndim != 1:
-        raise ValueError(f"{directory}: expected images [N, rows, cols] and labels [N]; got {images.shape}, {labels.shape}.")
-    if len(images) != len(labels):
-        raise ValueError(f"{directory}: {len(images)} images but {len(labels)} labels.")
+    if not os.path.isdir(directory):
+        raise ValueError(f"{directory}: not a directory of MNIST IDX files.")
+    if split == "auto":
+        present = [s for s in ("train", "t10k") if _find(directory, f"{s}-images-idx3-ubyte")]
+        split = "standard" if len(present) == 2 else (present[0] if present else "t10k")
+    if split not in ("train", "t10k", "standard"):
+        raise ValueError(f"unknown MNIST split {split!r}; use 'auto', 'standard', 'train' or 't10k'.")
+
+    def prepare(images):
+        x = images.astype(np.float32) / 255.0
+        return x.reshape(len(x), -1) if flatten else x[..., None]
+
+    if split == "standard":
+        x_train, y_train = _read_pair(directory, "train")
+        x_test, y_test = _read_pair(directory, "t10k")
+        if train_count is not None:
+            if not 0 < int(train_count) <= len(x_train):
+                raise ValueError(f"train_count must be in (0, {len(x_train)}], got {train_count}.")
+            x_train, y_train = x_train[:int(train_count)], y_train[:int(train_count)]
+        return Dataset(prepare(x_train), y_train, prepare(x_test), y_test, num_classes=10, name="mnist",
+                       info={"source": directory, "split": "standard", "train_count": len(x_train)})
+    images, labels = _read_pair(directory, split)
     n = len(images)
     train_count = int(0.8 * n) if train_count is None else int(train_count)
     if not 0 < train_count < n:
         raise ValueError(f"train_count must be in (0, {n}), got {train_count}.")
-    x = images.astype(np.float32) / 255.0
-    x = x.reshape(n, -1) if flatten else x[..., None]
-    y = labels.astype(np.int32)
-    return Dataset(x[:train_count], y[:train_count], x[train_count:], y[train_count:], num_classes=10,
-                   name=f"mnist-{split}", info={"source": directory, "train_count": train_count})
+    x = prepare(images)
+    return Dataset(x[:train_count], labels[:train_count], x[train_count:], labels[train_count:], num_classes=10,
+                   name=f"mnist-{split}", info={"source": directory, "split": split, "train_count": train_count})
