@@ -9,7 +9,7 @@ from jaxdl import data, optim, sweep
 from jaxdl.checkpoint import Checkpointer
 from jaxdl.compile import jit_once
 from jaxdl.data import Dataset
-from jaxdl.loop import FitResult, evaluate, fit, read_history
+from jaxdl.loop import FitResult, evaluate, fit, predict, read_history
 from jaxdl.losses import (
     binary_cross_entropy,
     gaussian_nll,
@@ -21,7 +21,7 @@ from jaxdl.losses import (
     perceptron_loss,
     softmax_cross_entropy,
 )
-from jaxdl.metrics import accuracy
+from jaxdl.metrics import accuracy, confusion_matrix
 from jaxdl.models import (
     ACTIVATIONS,
     KERNEL_INITS,
@@ -73,6 +73,8 @@ __all__ = [
     "Dataset",
     "FitResult",
     "evaluate",
+    "predict",
+    "confusion_matrix",
     "fit",
     "read_history",
     "binary_cross_entropy",

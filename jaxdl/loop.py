@@ -24,7 +24,7 @@ from jaxdl.data.container import Dataset
 from jaxdl.train import TrainState
 from jaxdl.validate import check_fit_inputs, stack_size
 
-__all__ = ["fit", "evaluate", "epoch_order", "FitResult", "read_history"]
+__all__ = ["fit", "evaluate", "predict", "epoch_order", "FitResult", "read_history"]
 
 HISTORY_FILE = "history.jsonl"
 
@@ -85,6 +85,33 @@ def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 
         totals = scaled if totals is None else jax.tree.map(jnp.add, totals, scaled)
         weight += real
     return _host(jax.tree.map(lambda t: t / weight, totals))
+
+
+@jax.jit
+def _outputs(state: TrainState, x: jax.Array) -> jax.Array:
+    # apply_fn is a static field of the state, so this compiles once per model and shape.
+    return state.apply_fn({"params": state.params, **state.model_state}, x, train=False)
+
+
+def predict(state: TrainState, x, *, batch_size: int = 1000) -> np.ndarray:
+    """The model's outputs in inference mode (no dropout, running batch statistics) for every
+    example of ``x``, in batches of ``batch_size`` (the last one padded, so one compiled shape).
+
+    Returns:
+      ``[N, ...]`` outputs (e.g. logits ``[N, C]``) as a host array.
+    """
+    n = int(np.shape(x)[0])
+    if n == 0:
+        raise ValueError("predict: no examples.")
+    batch_size = min(int(batch_size), n)
+    outputs = []
+    for start in range(0, n, batch_size):
+        xb = np.asarray(x[start:start + batch_size])
+        real = len(xb)
+        if real < batch_size:
+            xb = np.concatenate([xb, np.repeat(xb[:1], batch_size - real, axis=0)])
+        outputs.append(np.asarray(_outputs(state, xb))[:real])
+    return np.concatenate(outputs)
 
 
 def epoch_order(data_key: jax.Array, epoch, num_examples: int, padded_size: int) -> jax.Array:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["accuracy"]
+__all__ = ["accuracy", "confusion_matrix"]
 
 
 def accuracy(outputs: jax.Array, labels: jax.Array) -> jax.Array:
@@ -31,3 +31,18 @@ def accuracy(outputs: jax.Array, labels: jax.Array) -> jax.Array:
             f"{labels.shape}."
         )
     return (predictions == labels).astype(jnp.float32)
+
+
+def confusion_matrix(labels: jax.Array, predictions: jax.Array, num_classes: int) -> jax.Array:
+    """``[C, C]`` counts: entry ``(i, j)`` is the number of examples of class ``i`` predicted
+    as class ``j`` (rows: truth, columns: prediction; the diagonal holds the correct ones).
+
+    Args:
+      labels, predictions: ``[N]`` integers in ``[0, C)``.
+    """
+    labels, predictions = jnp.asarray(labels), jnp.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim != 1:
+        raise ValueError(f"confusion_matrix needs [N] labels and [N] predictions, got {labels.shape} and "
+                         f"{predictions.shape}.")
+    flat = labels.astype(jnp.int32) * num_classes + predictions.astype(jnp.int32)
+    return jnp.bincount(flat, length=num_classes * num_classes).reshape(num_classes, num_classes)

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # experiments run headless: CI, servers, GPU machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_history", "plot_bands"]
+__all__ = ["plot_history", "plot_bands", "plot_confusion_matrix", "plot_examples"]
 
 
 def _band(ax, steps, values, label):
@@ -92,6 +92,58 @@ def plot_bands(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def plot_confusion_matrix(matrix, path: str | os.PathLike, *, class_names: Sequence[str] | None = None,
+                          title: str = "") -> str:
+    """A ``[C, C]`` confusion matrix (rows: true class, columns: predicted) as a heat map with
+    the counts written in the cells. Returns ``path``."""
+    matrix = np.asarray(matrix)
+    c = matrix.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(c)]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * c, 0.8 + 0.55 * c))
+    # Row-normalised colours, so a rare class's errors are as visible as a common one's.
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(c):
+        for j in range(c):
+            if matrix[i, j]:
+                ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
+                        color="white" if shares[i, j] > 0.5 else "black")
+    ax.set_xticks(range(c), names)
+    ax.set_yticks(range(c), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return os.fspath(path)
+
+
+def plot_examples(images, labels, predictions, path: str | os.PathLike, *, max_images: int = 36,
+                  title: str = "") -> str:
+    """A grid of images ``[N, H, W, C]`` (C = 1 or 3), each titled ``true -> predicted``
+    (e.g. the misclassified test examples). Returns ``path``."""
+    images = np.asarray(images)[:max_images]
+    n = max(len(images), 1)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            img = images[k]
+            img = (img - img.min()) / max(float(img.max() - img.min()), 1e-8)
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+            ax.set_title(f"{int(labels[k])} -> {int(predictions[k])}", fontsize=8)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -94,3 +94,63 @@ def test_adam_paper_benchmark_quick(tmp_path):
     assert set(mlp["optimizers"]) == {"adagrad", "rmsprop", "sgd_nesterov", "adadelta", "adam"}
     assert isinstance(mlp["finding"]["held"], bool)
     assert len(list(tmp_path.glob("adam_paper_*.png"))) == 4
+
+
+def _synthetic_idx(directory, n=300):
+    # Class c is a bright 6x6 block at one of ten positions: learnable, and real IDX bytes.
+    import gzip
+    import struct
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, c in enumerate(labels):
+        r, q = divmod(int(c), 5)
+        images[i, 4 + 12 * r:10 + 12 * r, 1 + 5 * q:7 + 5 * q] = 255
+    for stem, arr in (("t10k-images-idx3-ubyte.gz", images), ("t10k-labels-idx1-ubyte.gz", labels)):
+        header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape)
+        with gzip.open(directory / stem, "wb") as f:
+            f.write(header + arr.tobytes())
+
+
+def test_mnist_cnn_quick_on_idx_files(tmp_path):
+    data_dir = tmp_path / "idx"
+    data_dir.mkdir()
+    _synthetic_idx(data_dir)
+    out = tmp_path / "out"
+    stdout = _run("experiments/mnist_cnn.py", "--data-dir", data_dir, "--train-count", 240, "--batch-size", 16,
+                  "--quick", "--no-progress", "--out", out)
+    assert f"output directory: {out}" in stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    cm = metrics["confusion_matrix"]
+    assert (metrics["num_train"], metrics["num_test"], metrics["param_count"]) == (240, 60, 61_706)
+    assert sum(map(sum, cm)) == 60
+    assert abs(sum(cm[i][i] for i in range(10)) / 60 - metrics["test_accuracy"]) < 1e-6
+    assert metrics["test_errors"] == 60 - sum(cm[i][i] for i in range(10))
+    assert metrics["steps"] == 15  # one epoch of 240 / 16
+    assert metrics["test_accuracy"] > 0.5  # the blocks are easy; chance is 0.1
+    for name in ("confusion_matrix.png", "misclassified.png", "curves.png"):
+        assert (out / name).stat().st_size > 2_000  # misclassified.png may hold no image
+
+
+def test_mnist_cnn_quick_on_tfds_mock_data(tmp_path, monkeypatch):
+    import importlib.util
+
+    tfds = pytest.importorskip("tensorflow_datasets")
+    spec = importlib.util.spec_from_file_location("mnist_cnn", os.path.join(ROOT, "experiments", "mnist_cnn.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with tfds.testing.mock_data(num_examples=40):
+        report = module.main(["--tfds", "fashion_mnist", "--quick", "--no-progress", "--batch-size", "8",
+                              "--out", str(tmp_path)])
+    assert report["num_train"] == 40 and report["num_test"] == 40 and report["steps"] == 5
+    assert (tmp_path / "confusion_matrix.png").exists()
+
+
+def test_mnist_cnn_needs_a_data_source(tmp_path):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "mnist_cnn.py"), "--out", str(tmp_path)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--data-dir" in out.stderr

@@ -238,3 +238,17 @@ def test_create_train_states_equals_vmapped_create(key):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="needs 3 values"):
         jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs[:2])
+
+
+def test_predict_matches_apply_and_confusion_matrix_counts(key):
+    model = jaxdl.MLP(features=(8, 3))
+    state = jaxdl.create_train_state(model, optax.sgd(0.1), key=key, input_shape=(4,))
+    x = np.asarray(jax.random.normal(key, (23, 4)))
+    logits = jaxdl.predict(state, x, batch_size=10)  # 3 batches, the last padded
+    np.testing.assert_allclose(logits, model.apply({"params": state.params}, x), rtol=1e-5, atol=1e-6)
+    labels = np.arange(23) % 3
+    cm = np.asarray(jaxdl.confusion_matrix(labels, logits.argmax(-1), 3))
+    assert cm.sum() == 23 and np.array_equal(cm.sum(axis=1), np.bincount(labels, minlength=3))
+    assert np.trace(cm) == int((logits.argmax(-1) == labels).sum())
+    with pytest.raises(ValueError, match="confusion_matrix needs"):
+        jaxdl.confusion_matrix(labels, labels[:5], 3)
