@@ -146,3 +146,52 @@ def test_dropout_uses_its_own_rng_stream(key):
     b = model.apply(variables, x, train=True, rngs={"dropout": jax.random.key(2)})
     assert float(jnp.abs(a - b).max()) > 1e-6
     np.testing.assert_array_equal(model.apply(variables, x), model.apply(variables, x))
+
+
+@pytest.mark.parametrize("x_shape,k_shape,padding", [((3, 28, 28, 1), (5, 5, 1, 6), 2), ((2, 14, 14, 6), (5, 5, 6, 16), 0),
+                                                     ((2, 9, 7, 3), (3, 3, 3, 4), 1), ((1, 5, 5, 2), (1, 1, 2, 3), 0)])
+def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, padding, key):
+    kx, kk, kg = jax.random.split(key, 3)
+    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
+    ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), ((padding, padding),) * 2,  # noqa: E731
+                                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    fast = lambda x, k: jaxdl.toeplitz_conv2d(x, k, padding)  # noqa: E731
+    out = ref(x, kernel)
+    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
+    g = jax.random.normal(kg, out.shape)
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_lenet5_conv_impls_share_parameters_and_function(key):
+    x = jax.random.normal(key, (4, 28, 28, 1))
+    variables = jaxdl.LeNet5().init(key, x)
+    fast = jaxdl.LeNet5(conv_impl="toeplitz")
+    assert jax.tree.structure(fast.init(key, x)) == jax.tree.structure(variables)
+    np.testing.assert_allclose(fast.apply(variables, x), jaxdl.LeNet5().apply(variables, x), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown convolution impl"):
+        jaxdl.LeNet5(conv_impl="winograd").init(key, x)
+
+
+def test_conv2d_initialises_like_flax_conv(key):
+    x = jax.random.normal(key, (2, 8, 8, 3))
+    ours = jaxdl.Conv2D(5, 3, padding=1).init(key, x)
+    flax_conv = nn.Conv(5, (3, 3), padding=((1, 1), (1, 1))).init(key, x)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(flax_conv)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(jaxdl.Conv2D(5, 3, padding=1, stride=2, exact=False).apply(ours, x),
+                               nn.Conv(5, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1))).apply(flax_conv, x),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind,window", [("max", 2), ("avg", 2), ("max", 3), ("avg", 4)])
+def test_pool2d_equals_flax_pooling(kind, window, key):
+    x = jax.random.normal(key, (2, 12, 12, 3))
+    ref = (nn.max_pool if kind == "max" else nn.avg_pool)(x, (window, window), strides=(window, window))
+    np.testing.assert_allclose(jaxdl.pool2d(x, kind, window), ref, rtol=1e-6, atol=1e-6)
+    # away from ties, the gradients agree too
+    g_ours = jax.grad(lambda x: jnp.sum(jaxdl.pool2d(x, kind, window) ** 2))(x)
+    g_ref = jax.grad(lambda x: jnp.sum((nn.max_pool if kind == "max" else nn.avg_pool)(
+        x, (window, window), strides=(window, window)) ** 2))(x)
+    np.testing.assert_allclose(g_ours, g_ref, rtol=1e-5, atol=1e-6)

@@ -154,3 +154,11 @@ def test_mnist_cnn_needs_a_data_source(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "mnist_cnn.py"), "--out", str(tmp_path)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "--data-dir" in out.stderr
+
+
+def test_conv_step_benchmark_quick(tmp_path):
+    _run("benchmarks/conv_step.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "conv_step.json").read_text())
+    for name in ("lenet5_flax-baseline", "lenet5_jaxdl-xla", "lenet5_jaxdl-toeplitz", "resnet20_jaxdl"):
+        assert result[name] > 0
+    assert "jaxdl best / flax-baseline (LeNet-5)" in result["ratios"]

@@ -1,8 +1,8 @@
 """Flax linen models. Every one maps ``[B, ...] -> [B, outputs]`` and takes ``train=``."""
 
-from jaxdl.models.cnn import VGG, AlexNet, LeNet5, SmallCNN, batch_norm, pool2d
+from jaxdl.models.cnn import CONV_IMPLS, VGG, AlexNet, Conv2D, LeNet5, SmallCNN, batch_norm, pool2d
 from jaxdl.models.cnn1d import CNN1D
-from jaxdl.models.conv import conv_output_size, same_padding
+from jaxdl.models.conv import conv_output_size, same_padding, toeplitz_conv2d
 from jaxdl.models.components import ACTIVATIONS, KERNEL_INITS, get_activation, get_kernel_init
 from jaxdl.models.linear import LinearRegression, LogisticRegression, Perceptron, least_squares
 from jaxdl.models.inception import InceptionModule, InceptionNet
@@ -36,6 +36,9 @@ __all__ = [
     "pool2d",
     "conv_output_size",
     "same_padding",
+    "toeplitz_conv2d",
+    "Conv2D",
+    "CONV_IMPLS",
     "BiGRU",
     "GRUCell",
 ]

@@ -12,11 +12,12 @@ from typing import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from jaxdl.models.components import get_activation
-from jaxdl.models.conv import conv_output_size, same_padding
+from jaxdl.models.conv import conv_output_size, same_padding, toeplitz_conv2d
 
-__all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "check_images", "pool2d"]
+__all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "Conv2D", "CONV_IMPLS", "check_images", "pool2d"]
 
 
 def check_images(model: str, x: jax.Array, channels: int | None = None) -> None:
@@ -30,25 +31,73 @@ def check_images(model: str, x: jax.Array, channels: int | None = None) -> None:
 def pool2d(x: jax.Array, kind: str, window: int, stride: int | None = None, padding: int = 0) -> jax.Array:
     """Max or average pooling over ``window x window`` patches, after checking the arithmetic.
 
+    Non-overlapping windows (``stride == window``, no padding; LeNet, VGG, ResNet) are taken
+    as the max / mean of ``window^2`` strided slices: the same values as a reduce-window, and
+    a backward pass of strided adds instead of XLA's select-and-scatter, which is 2.5x slower
+    on a CPU (3.6 ms vs 1.4 ms for LeNet-5's first pool, batch 128). At ties the gradient is
+    shared between the maxima instead of going to the first one.
+
     Shapes: ``[B, H, W, C] -> [B, M_h, M_w, C]`` with ``M = (N - F + 2P) / S + 1``.
     """
     stride = window if stride is None else stride
     for n in x.shape[1:3]:
         conv_output_size(n, window, padding=padding, stride=stride)
+    if kind not in ("max", "avg"):
+        raise ValueError(f"unknown pooling {kind!r}; use 'max' or 'avg'.")
+    if stride == window and padding == 0:
+        parts = [x[:, i::window, j::window, :] for i in range(window) for j in range(window)]
+        if kind == "avg":
+            return sum(parts) / len(parts)
+        out = parts[0]
+        for part in parts[1:]:
+            out = jnp.maximum(out, part)
+        return out
     pad = ((padding, padding), (padding, padding))
     if kind == "max":
         return nn.max_pool(x, (window, window), strides=(stride, stride), padding=pad)
-    if kind == "avg":
-        return nn.avg_pool(x, (window, window), strides=(stride, stride), padding=pad, count_include_pad=True)
-    raise ValueError(f"unknown pooling {kind!r}; use 'max' or 'avg'.")
+    return nn.avg_pool(x, (window, window), strides=(stride, stride), padding=pad, count_include_pad=True)
+
+
+class Conv2D(nn.Module):
+    """``flax.linen.Conv`` with square filters and symmetric integer padding (the same
+    ``kernel`` [F, F, C, O] and ``bias`` parameters, initialised the same way), computed by
+    XLA's convolution (``impl="xla"``) or as one banded matmul (``impl="toeplitz"``,
+    stride 1 only; see ``toeplitz_conv2d`` for when that is faster).
+    """
+
+    features: int
+    size: int
+    padding: int = 0
+    stride: int = 1
+    use_bias: bool = True
+    impl: str = "xla"
+    exact: bool = True
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for n in x.shape[1:3]:
+            conv_output_size(n, self.size, padding=self.padding, stride=self.stride, exact=self.exact)
+        if self.impl not in CONV_IMPLS:
+            raise ValueError(f"unknown convolution impl {self.impl!r}; use one of {CONV_IMPLS}.")
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.size, self.size, x.shape[-1], self.features))
+        if self.impl == "toeplitz":
+            if self.stride != 1:
+                raise ValueError(f"impl='toeplitz' computes stride-1 convolutions only, got stride {self.stride}.")
+            y = toeplitz_conv2d(x, kernel, self.padding)
+        else:
+            y = jax.lax.conv_general_dilated(x, kernel, (self.stride, self.stride), ((self.padding, self.padding),) * 2,
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,)).reshape(1, 1, 1, -1)
+        return y
+
+
+CONV_IMPLS = ("xla", "toeplitz")
 
 
 def _conv(features: int, size: int, padding: int, name: str, x: jax.Array, *, stride: int = 1,
-          use_bias: bool = True, exact: bool = True) -> jax.Array:
-    for n in x.shape[1:3]:
-        conv_output_size(n, size, padding=padding, stride=stride, exact=exact)
-    return nn.Conv(features, (size, size), strides=(stride, stride), padding=((padding, padding),) * 2,
-                   use_bias=use_bias, name=name)(x)
+          use_bias: bool = True, exact: bool = True, impl: str = "xla") -> jax.Array:
+    return Conv2D(features, size, padding, stride, use_bias, impl, exact, name=name)(x)
 
 
 class SmallCNN(nn.Module):
@@ -96,6 +145,10 @@ class LeNet5(nn.Module):
     2,416), the activation defaults to ReLU and pooling to max (the paper: scaled tanh and
     trainable average subsampling; ``activation="tanh", pooling="avg"`` is the closer match).
 
+    ``conv_impl="toeplitz"`` computes both convolutions as banded matmuls (same parameters,
+    same function): 1.8x faster training steps on a 2-core CPU (``benchmarks/conv_step.py``);
+    keep ``"xla"`` on GPU/TPU.
+
     Shapes: ``[B, 28, 28, 1] -> [B, num_classes]`` (or 32x32 with ``padding=0``).
     Parameters: ``(25 C + 1) 6 + (150 + 1) 16 + (400 + 1) 120 + (120 + 1) 84 + (84 + 1) K``
     = 61,706 for one channel and ``K = 10``.
@@ -105,13 +158,14 @@ class LeNet5(nn.Module):
     padding: int = 2
     activation: str = "relu"
     pooling: str = "max"
+    conv_impl: str = "xla"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("LeNet5", x)
         act = get_activation(self.activation)
-        x = pool2d(act(_conv(6, 5, self.padding, "c1", x)), self.pooling, 2)
-        x = pool2d(act(_conv(16, 5, 0, "c3", x)), self.pooling, 2)
+        x = pool2d(act(_conv(6, 5, self.padding, "c1", x, impl=self.conv_impl)), self.pooling, 2)
+        x = pool2d(act(_conv(16, 5, 0, "c3", x, impl=self.conv_impl)), self.pooling, 2)
         x = x.reshape(x.shape[0], -1)
         x = act(nn.Dense(120, name="f5")(x))
         x = act(nn.Dense(84, name="f6")(x))

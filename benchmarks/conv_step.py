@@ -1,0 +1,181 @@
+"""Convolutional train steps: LeNet-5 (batch 128, 28x28x1, Adam) and ResNet-20 (32x32x3).
+
+    python benchmarks/conv_step.py            # full measurement (PyTorch too, when importable)
+    python benchmarks/conv_step.py --quick    # tiny, for tests
+
+Measures, in one process and on the same batch, steps/s of
+  * ``flax-baseline``: plain Flax LeNet-5 (``nn.Conv`` + ``nn.max_pool``), what jaxdl started from,
+  * ``jaxdl-xla``: ``jaxdl.LeNet5()`` (XLA convolutions, strided-slice pooling),
+  * ``jaxdl-toeplitz``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (convolutions as banded matmuls),
+  * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
+    baseline of the ratio),
+and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxdl train steps
+(jit, donated state, default metrics). Writes OUT/conv_step.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import flax.linen as nn
+import jax
+import numpy as np
+import optax
+
+import jaxdl
+from common import output_dir, save_json
+
+
+class FlaxLeNet5(nn.Module):
+    """LeNet-5 as plain Flax writes it: the baseline measured before jaxdl existed."""
+
+    @nn.compact
+    def __call__(self, x, *, train=False):
+        x = nn.max_pool(nn.relu(nn.Conv(6, (5, 5), padding=((2, 2), (2, 2)))(x)), (2, 2), strides=(2, 2))
+        x = nn.max_pool(nn.relu(nn.Conv(16, (5, 5), padding="VALID")(x)), (2, 2), strides=(2, 2))
+        x = x.reshape(x.shape[0], -1)
+        x = nn.relu(nn.Dense(84)(nn.relu(nn.Dense(120)(x))))
+        return nn.Dense(10)(x)
+
+
+def jax_steps_per_second(model, input_shape, batch_size, steps, rounds) -> float:
+    key = jax.random.key(0)
+    x = jax.random.normal(key, (batch_size, *input_shape))
+    batch = {"x": x, "y": jax.random.randint(key, (batch_size,), 0, 10)}
+    state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape)
+    step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0)
+    for _ in range(3):
+        state, _ = step(state, batch, key)
+    jax.block_until_ready(state)
+    rates = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps):
+            state, _ = step(state, batch, key)
+        jax.block_until_ready(state)
+        rates.append(steps / (time.perf_counter() - start))
+    return float(np.median(rates))
+
+
+def torch_results(batch_size, steps, rounds, resnet_steps) -> dict | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    F = torch.nn.functional
+
+    class LeNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c3 = torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5)
+            self.f5, self.f6, self.out = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(torch.relu(self.c1(x)), 2)
+            x = F.max_pool2d(torch.relu(self.c3(x)), 2).flatten(1)
+            return self.out(torch.relu(self.f6(torch.relu(self.f5(x)))))
+
+    class Block(torch.nn.Module):  # He et al. 2016 option A, as jaxdl.BasicBlock
+        def __init__(self, c_in, c, stride):
+            super().__init__()
+            self.conv0, self.bn0 = torch.nn.Conv2d(c_in, c, 3, stride, 1, bias=False), torch.nn.BatchNorm2d(c)
+            self.conv1, self.bn1 = torch.nn.Conv2d(c, c, 3, 1, 1, bias=False), torch.nn.BatchNorm2d(c)
+            self.stride, self.extra = stride, c - c_in
+
+        def forward(self, x):
+            y = self.bn1(self.conv1(torch.relu(self.bn0(self.conv0(x)))))
+            s = x[:, :, ::self.stride, ::self.stride]
+            if self.extra:
+                s = F.pad(s, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+            return torch.relu(y + s)
+
+    def resnet20():
+        layers = [torch.nn.Conv2d(3, 16, 3, 1, 1, bias=False), torch.nn.BatchNorm2d(16), torch.nn.ReLU()]
+        c_in = 16
+        for stage, c in enumerate((16, 32, 64)):
+            for block in range(3):
+                layers.append(Block(c_in, c, 2 if stage and not block else 1))
+                c_in = c
+        return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 10))
+
+    def rate(model, x, y, fused, n, r):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        for _ in range(3):
+            step()
+        rates = []
+        for _ in range(r):
+            start = time.perf_counter()
+            for _ in range(n):
+                step()
+            rates.append(n / (time.perf_counter() - start))
+        return float(np.median(rates))
+
+    y = torch.randint(0, 10, (batch_size,))
+    x = torch.randn(batch_size, 1, 28, 28)
+    out = {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
+    for channels_last in (False, True):
+        for fused in (False, True):
+            model, xx = LeNet(), x
+            if channels_last:
+                model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+            name = f"torch_lenet5_{'channels_last' if channels_last else 'nchw'}_{'fused' if fused else 'foreach'}"
+            out[name] = rate(model, xx, y, fused, steps, rounds)
+    x = torch.randn(batch_size, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    out["torch_resnet20"] = rate(resnet20().to(memory_format=torch.channels_last), x, y, True, resnet_steps, 1)
+    return out
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=100, help="LeNet-5 steps per timing round")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--resnet-steps", type=int, default=10)
+    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--out", default="runs/benchmarks")
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.batch_size, args.steps, args.rounds, args.resnet_steps, args.no_torch = 8, 3, 1, 1, True
+    output_dir(args.out)
+    b = args.batch_size
+    result = {"device": jax.devices()[0].device_kind, "backend": jax.default_backend(), "batch_size": b}
+    lenet = {"flax-baseline": FlaxLeNet5(), "jaxdl-xla": jaxdl.LeNet5(), "jaxdl-toeplitz": jaxdl.LeNet5(conv_impl="toeplitz")}
+    for name, model in lenet.items():
+        result[f"lenet5_{name}"] = jax_steps_per_second(model, (28, 28, 1), b, args.steps, args.rounds)
+        print(f"  LeNet-5 {name:16s} {result[f'lenet5_{name}']:8.1f} steps/s", flush=True)
+    resnet = jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4)
+    result["resnet20_jaxdl"] = jax_steps_per_second(resnet, (32, 32, 3), b, args.resnet_steps, 1)
+    print(f"  ResNet-20 jaxdl          {result['resnet20_jaxdl']:8.2f} steps/s ({b * result['resnet20_jaxdl']:.0f} images/s)")
+    if not args.no_torch:
+        torch_out = torch_results(b, args.steps, args.rounds, args.resnet_steps)
+        if torch_out is None:
+            print("PyTorch is not importable: JAX numbers only.")
+        else:
+            result.update(torch_out)
+            for name, value in torch_out.items():
+                if name.startswith("torch_lenet5") or name == "torch_resnet20":
+                    print(f"  {name:34s} {value:8.2f} steps/s")
+    best_jax = max(result[f"lenet5_{n}"] for n in lenet)
+    ratios = {"jaxdl best / flax-baseline (LeNet-5)": best_jax / result["lenet5_flax-baseline"]}
+    torch_lenet = [v for k, v in result.items() if k.startswith("torch_lenet5")]
+    if torch_lenet:
+        ratios["jaxdl best / torch best (LeNet-5)"] = best_jax / max(torch_lenet)
+        ratios["jaxdl / torch (ResNet-20)"] = result["resnet20_jaxdl"] / result["torch_resnet20"]
+    for name, value in ratios.items():
+        print(f"  {name:40s} {value:6.2f}x")
+    result["ratios"] = ratios
+    save_json(result, args.out, "conv_step.json")
+    return result
+
+
+if __name__ == "__main__":
+    main()
