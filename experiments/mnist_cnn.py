@@ -28,8 +28,9 @@ import jaxdl
 from jaxdl.plotting import plot_confusion_matrix, plot_examples, plot_history
 
 MODELS = {
-    "lenet5": lambda classes: jaxdl.LeNet5(num_classes=classes),
-    "lenet5-classic": lambda classes: jaxdl.LeNet5(num_classes=classes, activation="tanh", pooling="avg"),
+    "lenet5": lambda classes, impl: jaxdl.LeNet5(num_classes=classes, conv_impl=impl),
+    "lenet5-classic": lambda classes, impl: jaxdl.LeNet5(num_classes=classes, activation="tanh", pooling="avg",
+                                                         conv_impl=impl),
 }
 
 
@@ -42,6 +43,8 @@ def parse_args(argv):
     p.add_argument("--download", action="store_true", help="let tfds download and prepare the set")
     p.add_argument("--train-count", type=int, default=None, help="train on the first N images")
     p.add_argument("--model", choices=sorted(MODELS), default="lenet5")
+    p.add_argument("--conv-impl", choices=["auto", *jaxdl.CONV_IMPLS], default="auto",
+                   help="auto: banded matmuls on CPU (1.5x faster steps here), XLA's convolution elsewhere")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -74,7 +77,9 @@ def main(argv=None) -> dict:
                              num_classes=data.num_classes, name=data.name, info=data.info)
     print(f"data: {data.num_train} training and {data.num_test} test images of shape {data.input_shape}")
 
-    model = MODELS[args.model](data.num_classes)
+    if args.conv_impl == "auto":
+        args.conv_impl = "toeplitz" if jax.default_backend() == "cpu" else "xla"
+    model = MODELS[args.model](data.num_classes, args.conv_impl)
     key = jax.random.key(args.seed)
     init_key, run_key = jax.random.split(key)
     state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape)

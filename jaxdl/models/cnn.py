@@ -146,7 +146,8 @@ class LeNet5(nn.Module):
     trainable average subsampling; ``activation="tanh", pooling="avg"`` is the closer match).
 
     ``conv_impl="toeplitz"`` computes both convolutions as banded matmuls (same parameters,
-    same function): 1.8x faster training steps on a 2-core CPU (``benchmarks/conv_step.py``);
+    same function): 1.5x faster training steps than XLA's convolutions on a 2-core CPU
+    (``benchmarks/conv_step.py``);
     keep ``"xla"`` on GPU/TPU.
 
     Shapes: ``[B, 28, 28, 1] -> [B, num_classes]`` (or 32x32 with ``padding=0``).
