@@ -74,18 +74,30 @@ def batch_schedule(key: jax.Array, num_examples: int, batch_size: int, num_steps
       ``(indices [S, B] int32, mask [S, B] float32)``; a last partial batch of each epoch is
       padded and masked, so every example is used exactly once per epoch.
     """
+    indices = _schedule_program()(key, num_examples, batch_size, num_steps)
+    return np.asarray(indices, np.int32), _schedule_mask(num_examples, batch_size, num_steps)
+
+
+@functools.cache
+def _schedule_program():
+    # Built on first use, not at import: jit_once reads the backend, which import must not start.
+    return jit_once(_schedule_indices, static_argnums=(1, 2, 3))
+
+
+def _schedule_indices(key: jax.Array, num_examples: int, batch_size: int, num_steps: int) -> jax.Array:
     steps_per_epoch = -(-num_examples // batch_size)
     padded = steps_per_epoch * batch_size
     epochs = -(-num_steps // steps_per_epoch)
-    orders = _epoch_orders(key, epochs, num_examples, padded)
-    indices = np.asarray(orders).reshape(-1, batch_size)[:num_steps]
-    mask = np.tile((np.arange(padded) < num_examples).astype(np.float32), epochs).reshape(-1, batch_size)[:num_steps]
-    return indices.astype(np.int32), mask
+    orders = jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
+    return orders.reshape(-1, batch_size)[:num_steps]
 
 
-@functools.partial(jit_once, static_argnums=(1, 2, 3))
-def _epoch_orders(key: jax.Array, epochs: int, num_examples: int, padded: int) -> jax.Array:
-    return jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
+def _schedule_mask(num_examples: int, batch_size: int, num_steps: int) -> np.ndarray:
+    steps_per_epoch = -(-num_examples // batch_size)
+    padded = steps_per_epoch * batch_size
+    epochs = -(-num_steps // steps_per_epoch)
+    mask = np.tile((np.arange(padded) < num_examples).astype(np.float32), epochs)
+    return mask.reshape(-1, batch_size)[:num_steps]
 
 
 class Sweep:
@@ -120,7 +132,13 @@ class Sweep:
         eval_step = make_eval_step(loss, metrics=metrics)
         self._inits: dict[tuple, Callable] = {}  # (hyperparameter names, input shape) -> jitted init
 
-        def run(state, step_key, x, y, x_test, y_test, indices, mask):
+        def run(state, step_key, x, y, x_test, y_test, data_seed, mask):
+            # The batch order is computed here, from the data seed, rather than by a separate
+            # program: the same indices as ``batch_schedule`` without a second compilation.
+            chunks, every, batch_size = mask.shape
+            indices = _schedule_indices(jax.random.key(data_seed), x.shape[0], batch_size, chunks * every)
+            indices = indices.reshape(chunks, every, batch_size)
+
             def one_step(state, batch_plan):
                 idx, m = batch_plan
                 state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
@@ -185,11 +203,9 @@ class Sweep:
         states, step_keys = self.init(data, values, seeds,
                                       sharding=NamedSharding(mesh, PartitionSpec("members")) if mesh else None)
         check_fit_inputs(states, data, batch_size=self.batch_size, num_steps=num_steps, stacked=True)
-        indices, mask = batch_schedule(jax.random.key(data_seed), data.num_train, self.batch_size, num_steps)
         chunks = num_steps // self.eval_every
-        plan = (indices.reshape(chunks, self.eval_every, self.batch_size),
-                mask.reshape(chunks, self.eval_every, self.batch_size))
-        shared = (data.x_train, data.y_train, data.x_test, data.y_test, *plan)
+        mask = _schedule_mask(data.num_train, self.batch_size, num_steps).reshape(chunks, self.eval_every, self.batch_size)
+        shared = (data.x_train, data.y_train, data.x_test, data.y_test, np.uint32(data_seed), mask)
         if mesh is not None:  # members sharded over n devices; the jitted program follows the data
             shared = jax.device_put(shared, NamedSharding(mesh, PartitionSpec()))
         losses, evals = self._program(states, step_keys, *shared)
