@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from jaxdl.checkpoint import Checkpointer
 from jaxdl.data.container import Dataset
-from jaxdl.train import TrainState
+from jaxdl.train import TrainState, _apply
 from jaxdl.validate import check_fit_inputs, stack_size
 
 __all__ = ["fit", "evaluate", "predict", "epoch_order", "FitResult", "read_history"]
@@ -75,10 +75,7 @@ def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 
         stop = min(start + batch_size, n)
         real = stop - start
         pad = batch_size - real
-        xb, yb = x[start:stop], y[start:stop]
-        if pad:
-            xb = np.concatenate([xb, np.repeat(xb[:1], pad, axis=0)])
-            yb = np.concatenate([yb, np.repeat(yb[:1], pad, axis=0)])
+        xb, yb = _pad_rows(x[start:stop], batch_size), _pad_rows(y[start:stop], batch_size)
         mask = np.concatenate([np.ones(real, np.float32), np.zeros(pad, np.float32)])
         metrics = eval_step(state, {"x": xb, "y": yb, "mask": mask})
         scaled = jax.tree.map(lambda m: m * real, metrics)
@@ -87,10 +84,17 @@ def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 
     return _host(jax.tree.map(lambda t: t / weight, totals))
 
 
+def _pad_rows(a, size: int) -> np.ndarray:
+    """``a`` with its first row repeated up to ``size`` rows (padding to be masked or cut off),
+    so the last partial batch keeps the compiled shape."""
+    a = np.asarray(a)
+    return a if len(a) == size else np.concatenate([a, np.repeat(a[:1], size - len(a), axis=0)])
+
+
 @jax.jit
 def _outputs(state: TrainState, x: jax.Array) -> jax.Array:
     # apply_fn is a static field of the state, so this compiles once per model and shape.
-    return state.apply_fn({"params": state.params, **state.model_state}, x, train=False)
+    return _apply(state, state.params, x, train=False)[0]
 
 
 def predict(state: TrainState, x, *, batch_size: int = 1000) -> np.ndarray:
@@ -106,11 +110,8 @@ def predict(state: TrainState, x, *, batch_size: int = 1000) -> np.ndarray:
     batch_size = min(int(batch_size), n)
     outputs = []
     for start in range(0, n, batch_size):
-        xb = np.asarray(x[start:start + batch_size])
-        real = len(xb)
-        if real < batch_size:
-            xb = np.concatenate([xb, np.repeat(xb[:1], batch_size - real, axis=0)])
-        outputs.append(np.asarray(_outputs(state, xb))[:real])
+        xb = x[start:start + batch_size]
+        outputs.append(np.asarray(_outputs(state, _pad_rows(xb, batch_size)))[:len(xb)])
     return np.concatenate(outputs)
 
 

@@ -14,6 +14,14 @@ import numpy as np  # noqa: E402
 __all__ = ["plot_history", "plot_bands", "plot_confusion_matrix", "plot_examples"]
 
 
+def _save(fig, path: str | os.PathLike) -> str:
+    """Lay out, write as PNG and close ``fig``; returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return os.fspath(path)
+
+
 def _band(ax, steps, values, label):
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
@@ -58,10 +66,7 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | os.PathLike, *, 
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 def plot_bands(
@@ -92,10 +97,7 @@ def plot_bands(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 def plot_confusion_matrix(matrix, path: str | os.PathLike, *, class_names: Sequence[str] | None = None,
@@ -120,10 +122,7 @@ def plot_confusion_matrix(matrix, path: str | os.PathLike, *, class_names: Seque
     ax.set_ylabel("true")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)
 
 
 def plot_examples(images, labels, predictions, path: str | os.PathLike, *, max_images: int = 36,
@@ -144,7 +143,4 @@ def plot_examples(images, labels, predictions, path: str | os.PathLike, *, max_i
             ax.set_title(f"{int(labels[k])} -> {int(predictions[k])}", fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return os.fspath(path)
+    return _save(fig, path)

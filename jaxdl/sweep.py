@@ -84,18 +84,21 @@ def _schedule_program():
     return jit_once(_schedule_indices, static_argnums=(1, 2, 3))
 
 
-def _schedule_indices(key: jax.Array, num_examples: int, batch_size: int, num_steps: int) -> jax.Array:
+def _epoch_layout(num_examples: int, batch_size: int, num_steps: int) -> tuple[int, int]:
+    """``(padded, epochs)``: examples per epoch rounded up to whole batches, and the epochs
+    that ``num_steps`` steps touch."""
     steps_per_epoch = -(-num_examples // batch_size)
-    padded = steps_per_epoch * batch_size
-    epochs = -(-num_steps // steps_per_epoch)
+    return steps_per_epoch * batch_size, -(-num_steps // steps_per_epoch)
+
+
+def _schedule_indices(key: jax.Array, num_examples: int, batch_size: int, num_steps: int) -> jax.Array:
+    padded, epochs = _epoch_layout(num_examples, batch_size, num_steps)
     orders = jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
     return orders.reshape(-1, batch_size)[:num_steps]
 
 
 def _schedule_mask(num_examples: int, batch_size: int, num_steps: int) -> np.ndarray:
-    steps_per_epoch = -(-num_examples // batch_size)
-    padded = steps_per_epoch * batch_size
-    epochs = -(-num_steps // steps_per_epoch)
+    padded, epochs = _epoch_layout(num_examples, batch_size, num_steps)
     mask = np.tile((np.arange(padded) < num_examples).astype(np.float32), epochs)
     return mask.reshape(-1, batch_size)[:num_steps]
 

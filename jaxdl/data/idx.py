@@ -65,11 +65,13 @@ def _find(directory: str, stem: str) -> str | None:
 
 
 def _read_pair(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    paths = [_find(directory, f"{split}-{kind}") for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
-    for path, kind in zip(paths, ("images-idx3-ubyte", "labels-idx1-ubyte")):
+    arrays = []
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        path = _find(directory, f"{split}-{kind}")
         if path is None:
             raise ValueError(f"{directory}: no {split}-{kind} or {split}-{kind}.gz found.")
-    images, labels = read_idx(paths[0]), read_idx(paths[1])
+        arrays.append(read_idx(path))
+    images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1:
         raise ValueError(f"{directory}: expected {split} images [N, rows, cols] and labels [N]; "
                          f"got {images.shape}, {labels.shape}.")

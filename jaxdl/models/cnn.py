@@ -20,12 +20,10 @@ from jaxdl.models.conv import conv_output_size, same_padding, toeplitz_conv2d
 __all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "Conv2D", "CONV_IMPLS", "check_images", "pool2d"]
 
 
-def check_images(model: str, x: jax.Array, channels: int | None = None) -> None:
-    """Raise a ``ValueError`` unless ``x`` is a ``[B, H, W, C]`` batch (with ``channels``)."""
+def check_images(model: str, x: jax.Array) -> None:
+    """Raise a ``ValueError`` unless ``x`` is a ``[B, H, W, C]`` batch."""
     if x.ndim != 4:
         raise ValueError(f"{model} expects images [B, H, W, C], got shape {x.shape}.")
-    if channels is not None and x.shape[-1] != channels:
-        raise ValueError(f"{model} expects {channels} channel(s), got images of shape {x.shape}.")
 
 
 def pool2d(x: jax.Array, kind: str, window: int, stride: int | None = None, padding: int = 0) -> jax.Array:

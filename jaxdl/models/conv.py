@@ -9,6 +9,8 @@ does not tile the padded input is an error, so a misplaced stride shows up at bu
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 __all__ = ["conv_output_size", "same_padding", "toeplitz_conv2d"]
 
 
@@ -72,8 +74,6 @@ def toeplitz_conv2d(x, kernel, padding: int = 0):
       ``[B, H + 2P - F + 1, W + 2P - F + 1, O]``, equal to
       ``lax.conv_general_dilated(x, kernel, (1, 1), ((P, P), (P, P)), ("NHWC", "HWIO", "NHWC"))``.
     """
-    import jax.numpy as jnp
-
     f, f2, c, o = kernel.shape
     if f != f2 or x.ndim != 4 or x.shape[-1] != c:
         raise ValueError(f"toeplitz_conv2d needs x [B, H, W, C] and a square kernel [F, F, C, O]; got {x.shape} "
