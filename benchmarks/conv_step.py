@@ -24,7 +24,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from common import output_dir, save_json
+from common import output_dir, save_json, time_steps
 
 
 class FlaxLeNet5(nn.Module):
@@ -45,17 +45,8 @@ def jax_steps_per_second(model, input_shape, batch_size, steps, rounds) -> float
     batch = {"x": x, "y": jax.random.randint(key, (batch_size,), 0, 10)}
     state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape)
     step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0)
-    for _ in range(3):
-        state, _ = step(state, batch, key)
-    jax.block_until_ready(state)
-    rates = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            state, _ = step(state, batch, key)
-        jax.block_until_ready(state)
-        rates.append(steps / (time.perf_counter() - start))
-    return float(np.median(rates))
+    seconds, _ = time_steps(step, state, batch, key, steps=steps, rounds=rounds)
+    return 1.0 / seconds
 
 
 def torch_results(batch_size, steps, rounds, resnet_steps) -> dict | None:

@@ -19,7 +19,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from common import output_dir, save_json
+from common import output_dir, save_json, time_steps
 
 WIDTHS = (784, 1000, 1000, 10)
 
@@ -43,20 +43,6 @@ def time_call(fn, *args, repeats: int, warmup: int = 2) -> float:
         jax.block_until_ready(fn(*args))
         times.append(time.perf_counter() - t)
     return float(np.median(times))
-
-
-def time_steps(step, state, batch, key, *, steps: int, rounds: int) -> tuple[float, object]:
-    """Median seconds per step over ``rounds`` rounds of ``steps`` back-to-back donated steps."""
-    state, _ = step(state, batch, key)  # compile
-    jax.block_until_ready(state)
-    per_step = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(steps):
-            state, metrics = step(state, batch, key)
-        jax.block_until_ready((state, metrics))
-        per_step.append((time.perf_counter() - t) / steps)
-    return float(np.median(per_step)), state
 
 
 def main(argv=None) -> dict:

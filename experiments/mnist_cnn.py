@@ -99,11 +99,10 @@ def main(argv=None) -> dict:
     logits = jaxdl.predict(result.state, data.x_test)
     predictions = logits.argmax(axis=-1)
     cm = np.asarray(jaxdl.confusion_matrix(data.y_test, predictions, data.num_classes))
-    test = jaxdl.evaluate(jax.jit(eval_step), result.state, data.x_test, data.y_test)
     wrong = np.flatnonzero(predictions != data.y_test)
-    report = {
-        "test_accuracy": test["eval_accuracy"],
-        "test_loss": test["eval_loss"],
+    report = {  # loss and accuracy from the same logits, not from a second pass over the test set
+        "test_accuracy": float(np.trace(cm) / data.num_test),
+        "test_loss": float(np.mean(jaxdl.softmax_cross_entropy(logits, data.y_test))),
         "test_errors": int(len(wrong)),
         "per_class_accuracy": (np.diag(cm) / np.maximum(cm.sum(axis=1), 1)).tolist(),
         "confusion_matrix": cm.tolist(),
