@@ -5,7 +5,15 @@ pmap-friendly train steps. The public API is flat: ``import jaxdl`` and use ``ja
 ``jaxdl.softmax_cross_entropy``, ``jaxdl.make_train_step``, ``jaxdl.fit``, ...
 """
 
-from jaxdl import data, optim, sweep
+from jaxdl import analysis, data, optim, sweep
+from jaxdl.analysis import (
+    check_gradients,
+    deep_param_count,
+    mlp_param_count,
+    regions_along_line,
+    regions_on_grid,
+    shallow_param_count,
+)
 from jaxdl.checkpoint import Checkpointer
 from jaxdl.compile import jit_once
 from jaxdl.data import Dataset
@@ -13,6 +21,7 @@ from jaxdl.loop import FitResult, evaluate, fit, predict, read_history
 from jaxdl.losses import (
     binary_cross_entropy,
     gaussian_nll,
+    poisson_nll,
     heaviside,
     l1_penalty,
     l2_penalty,
@@ -68,6 +77,13 @@ from jaxdl.utils import param_count
 __version__ = "0.1.0"
 
 __all__ = [
+    "analysis",
+    "check_gradients",
+    "deep_param_count",
+    "mlp_param_count",
+    "regions_along_line",
+    "regions_on_grid",
+    "shallow_param_count",
     "data",
     "optim",
     "sweep",
@@ -82,6 +98,7 @@ __all__ = [
     "read_history",
     "binary_cross_entropy",
     "gaussian_nll",
+    "poisson_nll",
     "heaviside",
     "l1_penalty",
     "l2_penalty",

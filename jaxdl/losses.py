@@ -23,6 +23,7 @@ __all__ = [
     "binary_cross_entropy",
     "softmax_cross_entropy",
     "gaussian_nll",
+    "poisson_nll",
     "perceptron_loss",
     "heaviside",
     "l1_penalty",
@@ -167,6 +168,27 @@ def gaussian_nll(outputs: jax.Array, targets: jax.Array) -> jax.Array:
     d = targets.shape[-1]
     mean, log_var = outputs[..., :d], outputs[..., d:]
     per_unit = 0.5 * (log_var + jnp.square(targets - mean) * jnp.exp(-log_var) + jnp.log(2 * jnp.pi))
+    return per_unit.reshape(per_unit.shape[0], -1).sum(axis=1)
+
+
+def poisson_nll(log_rates: jax.Array, counts: jax.Array) -> jax.Array:
+    """NLL of a Poisson whose log-rate the model predicts, for count targets.
+
+    With ``lambda = exp(s)`` (a log, so any real output is a valid rate):
+    ``-log Poisson(y | lambda) = lambda - y log lambda + log(y!)``. The last term does not
+    depend on the model and is dropped: ``poisson_nll = sum_k exp(s_k) - y_k s_k``
+    ``= -log p - sum_k log Gamma(y_k + 1)``.
+
+    Args:
+      log_rates: ``[B, ...]`` model outputs ``s = log lambda``.
+      counts: same shape, non-negative counts (any real dtype or integers).
+
+    Returns:
+      ``[B]`` per-example loss.
+    """
+    _check_same_shape("poisson_nll", log_rates, counts)
+    counts = counts.astype(log_rates.dtype)
+    per_unit = jnp.exp(log_rates) - counts * log_rates
     return per_unit.reshape(per_unit.shape[0], -1).sum(axis=1)
 
 

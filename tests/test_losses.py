@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from jax.scipy import stats
 
 import jaxdl
+from jaxdl.analysis import RECIPES
 
 B, D, C = 6, 3, 5
 
@@ -32,47 +32,35 @@ def _gaussian(key):
     return jax.random.normal(k1, (B, 2 * D)), jax.random.normal(k2, (B, D))
 
 
-def nll_normal(f, y):  # N(f, 1/2): -log p = (y-f)^2 + log(pi)/2 per unit; the loss averages units
-    return -stats.norm.logpdf(y, f, jnp.sqrt(0.5)).mean(-1) - 0.5 * jnp.log(jnp.pi)
+def _counts(key):
+    k1, k2 = jax.random.split(key)
+    return jax.random.normal(k1, (B, D)), jax.random.poisson(k2, 3.0, (B, D))
 
 
-def nll_laplace(f, y):  # Laplace(f, 1): -log p = |y-f| + log 2
-    return -stats.laplace.logpdf(y, f, 1.0).mean(-1) - jnp.log(2.0)
-
-
-def nll_bernoulli(s, y):
-    return -stats.bernoulli.logpmf(y, jax.nn.sigmoid(s))
-
-
-def nll_categorical(s, y):  # Categorical = Multinomial with one trial; logpmf takes one row at a time
-    one_hot = jax.nn.one_hot(y, C, dtype=jnp.int32)
-    return -jax.vmap(stats.multinomial.logpmf, in_axes=(0, None, 0))(one_hot, 1, jax.nn.softmax(s))
-
-
-def nll_gaussian(out, y):
-    mean, log_var = out[:, :D], out[:, D:]
-    return -stats.norm.logpdf(y, mean, jnp.exp(0.5 * log_var)).sum(-1)
-
-
-# (loss, data maker, optax reference or None, -log p reference)
+# (loss, data maker, optax reference or None, row of the maximum-likelihood table). The table
+# computes -log p with jax.scipy.stats and states the constant each loss drops.
 LOSSES = [
-    ("mse", jaxdl.mse, _regression, lambda f, y: optax.squared_error(f, y).mean(-1), nll_normal),
-    ("mae", jaxdl.mae, _regression, None, nll_laplace),
+    ("mse", jaxdl.mse, _regression, lambda f, y: optax.squared_error(f, y).mean(-1), "normal"),
+    ("mae", jaxdl.mae, _regression, None, "laplace"),
     ("binary_cross_entropy", jaxdl.binary_cross_entropy, _binary,
-     lambda s, y: optax.sigmoid_binary_cross_entropy(s, y.astype(jnp.float32)), nll_bernoulli),
+     lambda s, y: optax.sigmoid_binary_cross_entropy(s, y.astype(jnp.float32)), "bernoulli"),
     ("softmax_cross_entropy", jaxdl.softmax_cross_entropy, _categorical,
-     optax.softmax_cross_entropy_with_integer_labels, nll_categorical),
-    ("gaussian_nll", jaxdl.gaussian_nll, _gaussian, None, nll_gaussian),
+     optax.softmax_cross_entropy_with_integer_labels, "categorical"),
+    ("gaussian_nll", jaxdl.gaussian_nll, _gaussian, None, "normal_predicted_variance"),
+    ("poisson_nll", jaxdl.poisson_nll, _counts, None, "poisson"),
 ]
 IDS = [row[0] for row in LOSSES]
 
 
-@pytest.mark.parametrize("name,loss,make,optax_ref,nll", LOSSES, ids=IDS)
-def test_loss_is_the_negative_log_likelihood(name, loss, make, optax_ref, nll, key):
+@pytest.mark.parametrize("name,loss,make,optax_ref,recipe", LOSSES, ids=IDS)
+def test_loss_is_the_negative_log_likelihood(name, loss, make, optax_ref, recipe, key):
+    row = RECIPES[recipe]
+    assert row.loss is loss
     outputs, targets = make(key)
     value = loss(outputs, targets)
     assert value.shape == (B,)
-    np.testing.assert_allclose(value, nll(outputs, targets), rtol=1e-5, atol=1e-5)
+    nll = row.neg_log_likelihood(outputs, targets)
+    np.testing.assert_allclose(value, row.loss_from_nll(nll, targets), rtol=1e-5, atol=1e-5)
     if optax_ref is not None:
         np.testing.assert_allclose(value, optax_ref(outputs, targets), rtol=1e-5, atol=1e-6)
 
@@ -105,6 +93,7 @@ def test_binary_cross_entropy_accepts_one_unit_logits(key):
     (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones((4, 1), jnp.int32), "integer labels of shape"),
     (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones(4), "integer class indices"),
     (jaxdl.gaussian_nll, jnp.ones((4, 3)), jnp.ones((4, 2)), "mean and log-variance"),
+    (jaxdl.poisson_nll, jnp.ones((4, 1)), jnp.ones(4), "must match exactly"),
 ])
 def test_shape_and_dtype_errors_name_the_problem(loss, outputs, targets, match):
     with pytest.raises(ValueError, match=match):
@@ -127,3 +116,13 @@ def test_accuracy(key):
     np.testing.assert_array_equal(jaxdl.accuracy(jnp.array([[0.3], [-2.0]]), jnp.array([1, 1])), [1.0, 0.0])
     with pytest.raises(ValueError, match="do not match"):
         jaxdl.accuracy(logits, jnp.array([0, 1, 2]))
+
+
+def test_every_recipe_has_a_loss_row():
+    assert sorted(row[-1] for row in LOSSES) == sorted(RECIPES)
+
+
+def test_poisson_nll_is_minimised_at_the_log_count(key):
+    counts = jax.random.poisson(key, 4.0, (B, D)).astype(jnp.float32) + 1.0
+    grad = jax.grad(lambda s: jaxdl.poisson_nll(s, counts).sum())(jnp.log(counts))
+    np.testing.assert_allclose(grad, 0.0, atol=1e-5)

@@ -1,5 +1,46 @@
-"""Analysis tools: optimisation test functions (more arrive with the theory issue)."""
+"""Analysis tools: the lectures' theory as functions (parameter counts, linear regions,
+backpropagation by hand, the maximum-likelihood table) and optimisation test functions."""
 
+from jaxdl.analysis.backprop import (
+    Box,
+    GradCheck,
+    backward,
+    check_gradients,
+    dropout_box,
+    dropout_mask,
+    forward,
+    linear_box,
+    loss_and_grad,
+    mlp_boxes,
+    relu_box,
+    sigmoid_box,
+    softmax_cross_entropy_box,
+    tanh_box,
+)
+from jaxdl.analysis.likelihood import RECIPES, Recipe
+from jaxdl.analysis.param_counts import deep_param_count, mlp_param_count, shallow_param_count
+from jaxdl.analysis.regions import (
+    GridRegions,
+    LineRegions,
+    activation_patterns,
+    deep_region_lower_bound,
+    deep_region_upper_bound,
+    dense_layers,
+    regions_along_line,
+    regions_on_grid,
+    shallow_region_bound,
+    shallow_regions_in_box,
+    zigzag_layers,
+)
 from jaxdl.analysis.test_functions import TEST_FUNCTIONS, TestFunction, beale, rastrigin, rosenbrock, trajectory
 
-__all__ = ["TEST_FUNCTIONS", "TestFunction", "beale", "rastrigin", "rosenbrock", "trajectory"]
+__all__ = [
+    "Box", "GradCheck", "backward", "check_gradients", "dropout_box", "dropout_mask", "forward", "linear_box",
+    "loss_and_grad", "mlp_boxes", "relu_box", "sigmoid_box", "softmax_cross_entropy_box", "tanh_box",
+    "RECIPES", "Recipe",
+    "deep_param_count", "mlp_param_count", "shallow_param_count",
+    "GridRegions", "LineRegions", "activation_patterns", "deep_region_lower_bound", "deep_region_upper_bound",
+    "dense_layers", "regions_along_line", "regions_on_grid", "shallow_region_bound", "shallow_regions_in_box",
+    "zigzag_layers",
+    "TEST_FUNCTIONS", "TestFunction", "beale", "rastrigin", "rosenbrock", "trajectory",
+]
