@@ -72,7 +72,7 @@ from jaxdl.train import (
     make_train_step,
     set_hyperparams,
 )
-from jaxdl.utils import param_count
+from jaxdl.utils import near_zero_fraction, param_count
 
 __version__ = "0.1.0"
 
@@ -144,5 +144,6 @@ __all__ = [
     "make_train_step",
     "set_hyperparams",
     "param_count",
+    "near_zero_fraction",
     "train_seeds",
 ]

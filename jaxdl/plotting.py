@@ -11,10 +11,10 @@ matplotlib.use("Agg")  # experiments run headless: CI, servers, GPU machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_history", "plot_bands", "plot_confusion_matrix", "plot_examples"]
+__all__ = ["save_figure", "plot_decision_regions", "plot_history", "plot_bands", "plot_confusion_matrix", "plot_examples"]
 
 
-def _save(fig, path: str | os.PathLike) -> str:
+def save_figure(fig, path: str | os.PathLike) -> str:
     """Lay out, write as PNG and close ``fig``; returns ``path``."""
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -66,7 +66,7 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | os.PathLike, *, 
         ax.legend()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_bands(
@@ -97,7 +97,7 @@ def plot_bands(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(matrix, path: str | os.PathLike, *, class_names: Sequence[str] | None = None,
@@ -122,7 +122,7 @@ def plot_confusion_matrix(matrix, path: str | os.PathLike, *, class_names: Seque
     ax.set_ylabel("true")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_examples(images, labels, predictions, path: str | os.PathLike, *, max_images: int = 36,
@@ -143,4 +143,35 @@ def plot_examples(images, labels, predictions, path: str | os.PathLike, *, max_i
             ax.set_title(f"{int(labels[k])} -> {int(predictions[k])}", fontsize=8)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def plot_decision_regions(panels: Sequence[dict[str, Any]], path: str | os.PathLike, *, ncols: int = 3,
+                          resolution: int = 200) -> str:
+    """Decision regions of 2-input classifiers, one panel each, with the data on top.
+
+    Each panel: ``{"title": str, "predict": [M, 2] -> [M, C] logits (or [M, 1] for binary),
+    "x": [N, 2], "y": [N]}``. The background is the predicted class on a grid over the
+    data's range (padded by 10%).
+
+    Returns:
+      ``path``, after writing the PNG there.
+    """
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, panel in zip(axes.flat, panels):
+        x, y = np.asarray(panel["x"]), np.asarray(panel["y"])
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        pad = 0.1 * (hi - lo)
+        xs, ys = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution), np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+        grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
+        logits = np.asarray(panel["predict"](grid))
+        classes = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
+        ax.contourf(xs, ys, classes.reshape(resolution, resolution), alpha=0.3, cmap="coolwarm",
+                    levels=np.arange(classes.max() + 2) - 0.5)
+        ax.scatter(x[:, 0], x[:, 1], c=y, s=6, cmap="coolwarm", edgecolors="none")
+        ax.set_title(panel["title"], fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    return save_figure(fig, path)

@@ -17,6 +17,7 @@ from jaxdl.analysis.backprop import (
     softmax_cross_entropy_box,
     tanh_box,
 )
+from jaxdl.analysis.approximation import fit_shallow, relu_interpolant
 from jaxdl.analysis.likelihood import RECIPES, Recipe
 from jaxdl.analysis.param_counts import deep_param_count, mlp_param_count, shallow_param_count
 from jaxdl.analysis.regions import (
@@ -31,7 +32,20 @@ from jaxdl.analysis.regions import (
     shallow_region_bound,
     shallow_regions_in_box,
     zigzag_layers,
+    random_dense_layers,
+    compose,
+    evaluate_layers,
+    shallow_units,
 )
+from jaxdl.analysis.perceptron import (
+    MCCULLOCH_PITTS_BIAS,
+    MCCULLOCH_PITTS_WEIGHTS,
+    mcculloch_pitts_target,
+    sign_unit,
+    truth_table,
+)
+from jaxdl.analysis.sgd_noise import descend, double_well_offsets, tilted_double_well
+from jaxdl.analysis.signal import distinct_units, signal_propagation
 from jaxdl.analysis.test_functions import TEST_FUNCTIONS, TestFunction, beale, rastrigin, rosenbrock, trajectory
 
 __all__ = [
@@ -41,6 +55,10 @@ __all__ = [
     "deep_param_count", "mlp_param_count", "shallow_param_count",
     "GridRegions", "LineRegions", "activation_patterns", "deep_region_lower_bound", "deep_region_upper_bound",
     "dense_layers", "regions_along_line", "regions_on_grid", "shallow_region_bound", "shallow_regions_in_box",
-    "zigzag_layers",
+    "zigzag_layers", "random_dense_layers", "compose", "evaluate_layers", "shallow_units",
+    "fit_shallow", "relu_interpolant",
+    "MCCULLOCH_PITTS_BIAS", "MCCULLOCH_PITTS_WEIGHTS", "mcculloch_pitts_target", "sign_unit", "truth_table",
+    "descend", "double_well_offsets", "tilted_double_well",
+    "distinct_units", "signal_propagation",
     "TEST_FUNCTIONS", "TestFunction", "beale", "rastrigin", "rosenbrock", "trajectory",
 ]

@@ -31,6 +31,10 @@ __all__ = [
     "deep_region_upper_bound",
     "deep_region_lower_bound",
     "zigzag_layers",
+    "random_dense_layers",
+    "compose",
+    "evaluate_layers",
+    "shallow_units",
 ]
 
 Layers = Sequence[tuple[np.ndarray, np.ndarray]]
@@ -290,3 +294,58 @@ def zigzag_layers(width: int, depth: int) -> list[tuple[np.ndarray, np.ndarray]]
         layers.append((np.repeat(c[:, None], d, axis=1), offsets.copy()))
     layers.append((c[:, None], np.zeros(1)))
     return layers
+
+
+def random_dense_layers(widths: Sequence[int], *, seed: int, bias_std: float = 0.5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A random ReLU net with widths ``[D_0, ..., D_L]``: He-normal weights
+    (``Var = 2 / fan_in``, He et al. 2015) and ``N(0, bias_std^2)`` biases. Non-zero biases
+    matter here: with zero biases every first-layer unit of a 1-input net switches at 0."""
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(0.0, np.sqrt(2.0 / d_in), (d_in, d_out)), rng.normal(0.0, bias_std, d_out))
+            for d_in, d_out in zip(widths[:-1], widths[1:])]
+
+
+def compose(first: Layers, second: Layers) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The network ``x -> second(first(x))`` as one deeper network.
+
+    ``first``'s linear output layer and ``second``'s first layer are two affine maps in a row,
+    so they merge into one: ``W = W_out^1 W_1^2``, ``b = b_out^1 W_1^2 + b_1^2`` (Prince, §4.1:
+    composing two shallow networks is a deep network with two hidden layers). The second
+    network "folds" the first one's output: every region of the first is cut again by the
+    second's breakpoints, pulled back through it.
+    """
+    first, second = dense_layers(first), dense_layers(second)
+    (w_out, b_out), (w_in, b_in) = first[-1], second[0]
+    if w_out.shape[1] != w_in.shape[0]:
+        raise ValueError(f"compose: the first network gives {w_out.shape[1]} outputs but the second "
+                         f"takes {w_in.shape[0]} inputs.")
+    return [*first[:-1], (w_out @ w_in, b_out @ w_in + b_in), *second[1:]]
+
+
+def evaluate_layers(layers: Layers, x) -> np.ndarray:
+    """The network's output at ``x: [N, D_0]``, ``[N, D_L]`` (ReLU between layers)."""
+    h = np.asarray(x, np.float64)
+    layers = dense_layers(layers)
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def shallow_units(layers: Layers, x) -> dict[str, np.ndarray]:
+    """A shallow net's computation unit by unit, for the lectures' figure.
+
+    Returns:
+      ``{"pre_activations", "activations", "weighted"}`` each ``[N, D]`` (the hidden
+      ``z = x W_1 + b_1``, ``relu(z)``, and ``relu(z) * w_out``) and ``"output"`` ``[N]``,
+      which is ``b_out + sum_d weighted[:, d]``; for a 1-input, 1-output net.
+    """
+    layers = dense_layers(layers)
+    if len(layers) != 2 or layers[1][0].shape[1] != 1:
+        raise ValueError("shallow_units: needs a shallow net (one hidden layer) with one output.")
+    (w1, b1), (w2, b2) = layers
+    z = np.asarray(x, np.float64) @ w1 + b1
+    a = np.maximum(z, 0.0)
+    weighted = a * w2[:, 0]
+    return {"pre_activations": z, "activations": a, "weighted": weighted, "output": weighted.sum(axis=1) + b2[0]}
