@@ -12,7 +12,7 @@ import numpy as np
 
 from jaxdl.data.container import Dataset
 
-__all__ = ["sine_1d", "linear_1d", "moons", "circles", "xor", "spirals", "blobs"]
+__all__ = ["sine_1d", "linear_1d", "binary_1d", "binary_1d_probability", "moons", "circles", "xor", "spirals", "blobs"]
 
 
 def _check_sizes(name: str, num_train: int, num_test: int) -> None:
@@ -60,6 +60,24 @@ def linear_1d(
     x = jax.random.uniform(kx, (n, 1), minval=-1.0, maxval=1.0)
     y = slope * x + intercept + noise * jax.random.normal(ke, (n, 1))
     return _regression("linear_1d", x, y, num_train, {"slope": slope, "intercept": intercept, "noise": noise})
+
+
+def binary_1d_probability(x):
+    """``p(y = 1 | x) = 0.5 + 0.45 sin(2 pi x)`` of ``binary_1d``: up, then down, never 0 or 1."""
+    return 0.5 + 0.45 * np.sin(2 * np.pi * np.asarray(x))
+
+
+def binary_1d(*, key: jax.Array, num_train: int = 200, num_test: int = 1000) -> Dataset:
+    """``x ~ U[0, 1]``, ``y ~ Bernoulli(binary_1d_probability(x))``: a 1D classification set
+    whose class probability is not monotone in ``x``, so a logistic regression cannot fit it
+    and a shallow net can. ``x: [N, 1]``, ``y: [N]`` in ``{0, 1}``.
+    """
+    _check_sizes("binary_1d", num_train, num_test)
+    kx, ky, kp = jax.random.split(key, 3)
+    n = num_train + num_test
+    x = np.asarray(jax.random.uniform(kx, (n, 1)))
+    y = np.asarray(jax.random.uniform(ky, (n,))) < binary_1d_probability(x[:, 0])
+    return _classification("binary_1d", x, y, num_train, 2, {}, key=kp)
 
 
 def moons(*, key: jax.Array, num_train: int = 200, num_test: int = 200, noise: float = 0.1) -> Dataset:
