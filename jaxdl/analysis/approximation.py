@@ -46,7 +46,7 @@ def relu_interpolant(knots, values) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.ones((1, c.size)), -k[:-1]), (c[:, None], v[:1])]
 
 
-def fit_shallow(width: int, x: np.ndarray, y: np.ndarray, *, steps: int, learning_rate: float = 1e-2,
+def fit_shallow(width: int, x: np.ndarray, y: np.ndarray, *, steps: int, learning_rate: float | optax.Schedule = 1e-2,
                 seed: int = 0) -> tuple[dict, Callable]:
     """Train ``ShallowNet(hidden=width)`` on ``(x [N, 1], y [N, 1])`` by full-batch Adam on the MSE.
 
