@@ -162,3 +162,40 @@ def test_conv_step_benchmark_quick(tmp_path):
     for name in ("lenet5_flax-baseline", "lenet5_jaxdl-xla", "lenet5_jaxdl-toeplitz", "resnet20_jaxdl"):
         assert result[name] > 0
     assert "jaxdl best / flax-baseline (LeNet-5)" in result["ratios"]
+
+
+# The lectures' experiments: (script, JSON it writes, PNGs it writes, a check on the numbers).
+THEORY_EXPERIMENTS = [
+    ("shallow_net", "shallow_net.json", ["shallow_net.png", "shallow_net_units.png"],
+     lambda r: r["num_regions"] == 4 and r["output_shape"] == [501, 1] and r["param_count"] == 10),
+    ("deep_net_regions", "deep_net_regions.json", ["folding.png", "regions_vs_depth.png", "regions_2d.png"],
+     lambda r: r["folding_regions"]["composed"] == 12 and r["zigzag_regions"] == [4, 16, 64]
+     and all(m <= u for m, u in zip(r["random_regions_mean"], r["upper_bound"]))),
+    ("binary_cross_entropy", "bce_1d.json", ["bce_1d.png"],
+     lambda r: all(m["test_loss"] > r["bayes_test_loss"] - 0.05 for m in r["models"].values())),
+    ("minibatch_sgd", "minibatch_sgd.json", ["minibatch_sgd.png"],
+     lambda r: [v["steps"] for v in r["runs"].values()] == [2, 16]),
+    ("universal_approximation", "universal_approximation.json", ["universal_approximation.png"],
+     lambda r: [row["width"] for row in r["rows"]] == [1, 2, 4, 8]
+     and r["rows"][-1]["constructed_max_error"] < r["rows"][1]["constructed_max_error"]),
+    ("decision_boundaries", "decision_boundaries.json", ["decision_boundaries.png"],
+     lambda r: len(r) == 9 and r["xor / linear"]["linear_regions_on_grid"] == 1),
+    ("perceptron", "perceptron.json", ["perceptron.png"],
+     lambda r: r["given_unit_reproduces_table"] and r["learned_unit_separates_table"] and r["mistakes_per_epoch"][-1] == 0),
+    ("regularisation", "regularisation.json", ["regularisation.png"],
+     lambda r: len(r["variants"]) == 4 and abs(r["variants"]["dropout (0.3)"]["dropout_expectation_ratio"] - 1) < 0.02),
+    ("initialisation", "initialisation.json", ["signal_propagation.png"],
+     lambda r: r["symmetry"]["zeros"]["distinct_units"] == [1, 1] and r["symmetry"]["glorot_uniform"]["distinct_units"] == [32, 32]),
+    ("gd_vs_sgd", "gd_vs_sgd.json", ["gd_vs_sgd.png"],
+     lambda r: r["by_batch_size"]["200"]["fraction_in_good_minimum"] == 0.0),
+]
+
+
+@pytest.mark.parametrize("script,json_name,pngs,check", THEORY_EXPERIMENTS, ids=[e[0] for e in THEORY_EXPERIMENTS])
+def test_theory_experiment_quick(tmp_path, script, json_name, pngs, check):
+    stdout = _run(f"experiments/{script}.py", "--quick", "--out", tmp_path)
+    assert f"output directory: {tmp_path}" in stdout
+    result = json.loads((tmp_path / json_name).read_text())
+    assert check(result), result
+    for png in pngs:
+        assert (tmp_path / png).stat().st_size > 5_000, png

@@ -1,13 +1,30 @@
 """The lectures' theory as tools: parameter counts, linear regions, backpropagation by hand."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxdl
 from jaxdl.analysis import (
+    MCCULLOCH_PITTS_BIAS,
+    MCCULLOCH_PITTS_WEIGHTS,
     activation_patterns,
+    compose,
+    descend,
+    distinct_units,
+    double_well_offsets,
+    evaluate_layers,
+    fit_shallow,
+    mcculloch_pitts_target,
+    relu_interpolant,
+    shallow_units,
+    sign_unit,
+    signal_propagation,
+    tilted_double_well,
+    truth_table,
     backward,
     check_gradients,
     deep_param_count,
@@ -288,3 +305,114 @@ def test_gradient_checker_names_the_leaf_with_a_wrong_gradient():
 def test_gradient_checker_needs_a_scalar():
     with pytest.raises(ValueError, match="scalar"):
         check_gradients(lambda p: p * 2, jnp.ones(3))
+
+
+# ----------------------------------------------------------------------------- the experiments' tools
+
+def test_relu_interpolant_is_the_piecewise_linear_interpolation():
+    knots = np.array([0.0, 0.2, 0.5, 0.6, 1.0])
+    values = np.array([1.0, -1.0, 0.5, 0.5, 2.0])
+    layers = relu_interpolant(knots, values)
+    x = np.linspace(0, 1, 1001)
+    np.testing.assert_allclose(evaluate_layers(layers, x[:, None])[:, 0], np.interp(x, knots, values), atol=1e-12)
+    assert regions_along_line(layers, [0.0], [1.0]).num_regions == 4  # D = 4 units, breakpoints at the knots
+    assert regions_along_line(layers, [0.0], [1.0]).num_linear_pieces == 4
+
+
+def test_relu_interpolant_error_falls_as_one_over_d_squared():
+    x = np.linspace(0, 1, 20_001)
+    errors = []
+    for d in (16, 32, 64):
+        knots = np.linspace(0, 1, d + 1)
+        errors.append(np.abs(evaluate_layers(relu_interpolant(knots, np.sin(2 * np.pi * knots)), x[:, None])[:, 0]
+                             - np.sin(2 * np.pi * x)).max())
+    assert 3.8 < errors[0] / errors[1] < 4.2 and 3.8 < errors[1] / errors[2] < 4.2
+
+
+def test_fit_shallow_learns_a_smooth_target():
+    x = np.linspace(0, 1, 64, dtype=np.float32)[:, None]
+    params, predict = fit_shallow(16, x, np.sin(2 * np.pi * x), steps=1500)
+    assert float(np.sqrt(np.mean((np.asarray(predict(x)) - np.sin(2 * np.pi * x)) ** 2))) < 0.1
+    assert jaxdl.param_count(params) == shallow_param_count(1, 16, 1)
+
+
+def test_compose_is_function_composition_and_multiplies_regions():
+    first, second = zigzag_layers(3, 1), zigzag_layers(2, 1)
+    x = np.linspace(0, 1, 777)[:, None]
+    np.testing.assert_allclose(evaluate_layers(compose(first, second), x), evaluate_layers(second, evaluate_layers(first, x)),
+                               atol=1e-12)
+    assert regions_along_line(compose(first, second), [0.0], [1.0]).num_regions == 6
+    with pytest.raises(ValueError, match="outputs"):
+        compose(first, [(np.ones((2, 1)), np.ones(1))])
+
+
+def test_shallow_units_sum_to_the_model_output():
+    model = jaxdl.ShallowNet(hidden=5)
+    params = model.init(jax.random.key(0), jnp.ones((1, 1)))["params"]
+    x = np.linspace(-2, 2, 50, dtype=np.float32)[:, None]
+    units = shallow_units(params, x)
+    np.testing.assert_allclose(units["output"], np.asarray(model.apply({"params": params}, x))[:, 0], atol=1e-5)
+    np.testing.assert_allclose(units["activations"], np.maximum(units["pre_activations"], 0))
+
+
+def test_mcculloch_pitts_weights_reproduce_the_table_with_sign_encoding_only():
+    x = truth_table(3)
+    assert x.shape == (8, 3)
+    np.testing.assert_array_equal(sign_unit(MCCULLOCH_PITTS_WEIGHTS, MCCULLOCH_PITTS_BIAS, x), mcculloch_pitts_target(x))
+    binary = truth_table(3, encoding="binary")
+    wrong = sign_unit(MCCULLOCH_PITTS_WEIGHTS, MCCULLOCH_PITTS_BIAS, binary) != mcculloch_pitts_target(binary)
+    np.testing.assert_array_equal(binary[wrong], [[0, 1, 1]])
+
+
+def test_zero_and_constant_starts_keep_hidden_units_identical():
+    x = jax.random.normal(jax.random.key(0), (32, 6))
+    y = jnp.arange(32) % 3
+    for init in ("zeros", nn.initializers.constant(0.1)):
+        model = jaxdl.MLP(features=(8, 8, 3), activation="tanh", kernel_init=init)
+        state = jaxdl.create_train_state(model, optax.adam(1e-2), key=jax.random.key(1), input_shape=(6,))
+        step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy))
+        for i in range(20):
+            state, _ = step(state, {"x": x, "y": y}, jax.random.key(i))
+        assert distinct_units(state.params["dense_0"]["kernel"]) == 1
+        assert distinct_units(state.params["dense_1"]["kernel"]) == 1
+    glorot = jaxdl.MLP(features=(8, 3)).init(jax.random.key(0), x)["params"]
+    assert distinct_units(glorot["dense_0"]["kernel"]) == 8
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_signal_propagation_matches_autodiff_of_the_model(activation):
+    model = jaxdl.MLP(features=(16, 16, 16, 4), activation=activation, kernel_init="he_normal")
+    x = jax.random.normal(jax.random.key(0), (64, 5))
+    y = jnp.arange(64) % 4
+    params = model.init(jax.random.key(1), x)["params"]
+    s = signal_propagation(params, x, y, activation=activation, loss=jaxdl.softmax_cross_entropy)
+    assert s["activation_var"].shape == (3,) and s["preactivation_grad_var"].shape == (4,)
+    grads = jax.grad(lambda p: jaxdl.softmax_cross_entropy(model.apply({"params": p}, x), y).mean())(params)
+    np.testing.assert_allclose(s["kernel_grad_var"], [float(jnp.var(grads[f"dense_{i}"]["kernel"])) for i in range(4)],
+                               rtol=1e-4)
+    # Last layer: dL/dz = (softmax - onehot) / B, exactly.
+    logits = model.apply({"params": params}, x)
+    expected = (jax.nn.softmax(logits) - jax.nn.one_hot(y, 4)) / 64
+    assert s["preactivation_grad_var"][-1] == pytest.approx(float(jnp.var(expected)), rel=1e-4)
+
+
+def test_full_batch_descent_stays_in_the_poor_minimum_and_small_batches_escape():
+    offsets = double_well_offsets(key=jax.random.key(0), num_examples=200, spread=0.4)
+    tx = optax.sgd(optax.cosine_decay_schedule(0.05, 3000))
+
+    def per_example(theta, s):
+        return tilted_double_well(theta - s)
+
+    gd = descend(per_example, 1.5, offsets, tx, key=jax.random.key(1), batch_size=200, num_steps=3000)
+    assert gd.shape == (3001,) and float(gd[0]) == 1.5 and 0.5 < float(gd[-1]) < 0.8
+    final = jax.jit(jax.vmap(lambda k: descend(per_example, 1.5, offsets, tx, key=k, batch_size=1, num_steps=3000)[-1]))(
+        jax.random.split(jax.random.key(2), 64))
+    assert float(jnp.mean(final < 0)) > 0.5  # most single-example runs leave the poor basin
+
+
+def test_near_zero_fraction_counts_kernels_only():
+    params = {"a": {"kernel": jnp.array([0.0, 1e-4, 0.5, -2.0]), "bias": jnp.zeros(10)}}
+    assert jaxdl.near_zero_fraction(params) == 0.5
+    assert jaxdl.near_zero_fraction(params, threshold=1.0) == 0.75
+    with pytest.raises(ValueError, match="kernel"):
+        jaxdl.near_zero_fraction({"b": jnp.zeros(3)})
