@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     for offset, split in ((-0.2, "train"), (0.2, "test")):
         ax.bar(pos + offset, [result["variants"][n][f"{split}_accuracy"] for n in names], 0.4,
                yerr=[result["variants"][n][f"{split}_accuracy_std"] for n in names], label=split)
-    ax.set_xticks(pos, names), ax.set_ylabel("accuracy"), ax.set_ylim(0, 1), ax.legend()
+    ax.set_xticks(pos, names), ax.set_ylabel("accuracy"), ax.set_ylim(0, 1.1), ax.legend(loc="upper right", ncols=2)
     ax.set_title(f"MNIST-1D MLP, {args.steps} steps, {args.seeds} seeds")
     save_figure(fig, f"{out}/regularisation.png")
     save_json(result, out, "regularisation.json")
