@@ -17,6 +17,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxdl.utils import kernel_leaves
+
 __all__ = [
     "mse",
     "mae",
@@ -40,6 +42,11 @@ def _check_same_shape(name: str, predictions: jax.Array, targets: jax.Array) -> 
         )
     if predictions.ndim == 0:
         raise ValueError(f"{name}: expected a batch of predictions, got a scalar.")
+
+
+def _sum_over_outputs(values: jax.Array) -> jax.Array:
+    """Sum over every axis but the first (the batch axis): ``[B, ...] -> [B]``."""
+    return values.reshape(values.shape[0], -1).sum(axis=1)
 
 
 def _mean_over_outputs(values: jax.Array) -> jax.Array:
@@ -110,7 +117,7 @@ def binary_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     logits = _squeeze_binary_logits("binary_cross_entropy", logits, labels)
     labels = labels.astype(logits.dtype)
     per_unit = jnp.maximum(logits, 0) - logits * labels + jnp.log1p(jnp.exp(-jnp.abs(logits)))
-    return per_unit.reshape(per_unit.shape[0], -1).sum(axis=1)
+    return _sum_over_outputs(per_unit)
 
 
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -168,7 +175,7 @@ def gaussian_nll(outputs: jax.Array, targets: jax.Array) -> jax.Array:
     d = targets.shape[-1]
     mean, log_var = outputs[..., :d], outputs[..., d:]
     per_unit = 0.5 * (log_var + jnp.square(targets - mean) * jnp.exp(-log_var) + jnp.log(2 * jnp.pi))
-    return per_unit.reshape(per_unit.shape[0], -1).sum(axis=1)
+    return _sum_over_outputs(per_unit)
 
 
 def poisson_nll(log_rates: jax.Array, counts: jax.Array) -> jax.Array:
@@ -189,7 +196,7 @@ def poisson_nll(log_rates: jax.Array, counts: jax.Array) -> jax.Array:
     _check_same_shape("poisson_nll", log_rates, counts)
     counts = counts.astype(log_rates.dtype)
     per_unit = jnp.exp(log_rates) - counts * log_rates
-    return per_unit.reshape(per_unit.shape[0], -1).sum(axis=1)
+    return _sum_over_outputs(per_unit)
 
 
 def heaviside(scores: jax.Array) -> jax.Array:
@@ -218,12 +225,6 @@ def perceptron_loss(scores: jax.Array, labels: jax.Array) -> jax.Array:
     return error * scores
 
 
-def _kernels(params) -> list[jax.Array]:
-    """The weight matrices / filters of a Flax parameter tree: leaves named ``kernel``."""
-    leaves = jax.tree_util.tree_leaves_with_path(params)
-    return [leaf for path, leaf in leaves if getattr(path[-1], "key", None) == "kernel"]
-
-
 def l2_penalty(params) -> jax.Array:
     """``sum_w w^2`` over every ``kernel`` leaf; biases (and norm scales) are not penalised.
 
@@ -237,7 +238,7 @@ def l2_penalty(params) -> jax.Array:
     Returns:
       scalar.
     """
-    return sum((jnp.sum(jnp.square(k)) for k in _kernels(params)), start=jnp.zeros(()))
+    return sum((jnp.sum(jnp.square(k)) for k in kernel_leaves(params)), start=jnp.zeros(()))
 
 
 def l1_penalty(params) -> jax.Array:
@@ -252,4 +253,4 @@ def l1_penalty(params) -> jax.Array:
     Returns:
       scalar.
     """
-    return sum((jnp.sum(jnp.abs(k)) for k in _kernels(params)), start=jnp.zeros(()))
+    return sum((jnp.sum(jnp.abs(k)) for k in kernel_leaves(params)), start=jnp.zeros(()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-__all__ = ["param_count", "near_zero_fraction"]
+__all__ = ["param_count", "kernel_leaves", "near_zero_fraction"]
 
 
 def param_count(params) -> int:
@@ -13,11 +13,17 @@ def param_count(params) -> int:
     return int(sum(np.prod(np.shape(leaf), dtype=np.int64) for leaf in jax.tree_util.tree_leaves(params)))
 
 
+def kernel_leaves(params) -> list[jax.Array]:
+    """The weight matrices / filters of a Flax parameter tree: the leaves named ``kernel``
+    (what weight penalties and sparsity counts look at; biases and norm scales are not)."""
+    leaves = jax.tree_util.tree_leaves_with_path(params)
+    return [leaf for path, leaf in leaves if getattr(path[-1], "key", None) == "kernel"]
+
+
 def near_zero_fraction(params, *, threshold: float = 1e-3) -> float:
     """Fraction of the weights (``kernel`` leaves; biases excluded) with ``|w| < threshold``:
     how sparse an L1 penalty has made a network."""
-    kernels = [np.abs(np.asarray(leaf)).ravel() for path, leaf in jax.tree_util.tree_leaves_with_path(params)
-               if getattr(path[-1], "key", None) == "kernel"]
+    kernels = [np.abs(np.asarray(k)).ravel() for k in kernel_leaves(params)]
     if not kernels:
         raise ValueError("near_zero_fraction: the parameters have no 'kernel' leaves.")
     weights = np.concatenate(kernels)

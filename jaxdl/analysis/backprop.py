@@ -69,8 +69,11 @@ def linear_box(name: str) -> Box:
 
 def _elementwise(fn: Callable, derivative_from_output: Callable) -> Box:
     # sigmoid and tanh have derivatives in terms of their outputs, so the cache is y.
-    return Box(None, lambda p, x, key, train: (fn(x), fn(x)),
-               lambda p, y, dy: (dy * derivative_from_output(y), None))
+    def fprop(p, x, key, train):
+        y = fn(x)
+        return y, y
+
+    return Box(None, fprop, lambda p, y, dy: (dy * derivative_from_output(y), None))
 
 
 def relu_box() -> Box:
