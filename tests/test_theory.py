@@ -142,6 +142,18 @@ def test_exact_count_matches_dense_sampling_on_a_random_deep_net():
     np.testing.assert_allclose(f((cuts[:-1] + cuts[1:]) / 2), (f(cuts[:-1]) + f(cuts[1:])) / 2, atol=1e-4)
 
 
+def test_layer_order_survives_tree_operations_that_sort_dict_keys():
+    model = jaxdl.MLP(features=(*[4] * 11, 1))
+    params = model.init(jax.random.key(0), jnp.ones((1, 1)))["params"]
+    copied = jax.tree.map(lambda a: a, params)  # keys now sorted: dense_0, dense_1, dense_10, dense_11, dense_2, ...
+    assert list(copied)[2] == "dense_10"
+    x = np.linspace(-1, 1, 7, dtype=np.float32)[:, None]
+    np.testing.assert_allclose(evaluate_layers(copied, x), model.apply({"params": params}, x), rtol=1e-5, atol=1e-6)
+    shallow = jaxdl.ShallowNet(hidden=3).init(jax.random.key(1), jnp.ones((1, 1)))["params"]
+    np.testing.assert_allclose(evaluate_layers(jax.tree.map(lambda a: a, shallow), x),
+                               jaxdl.ShallowNet(hidden=3).apply({"params": shallow}, x), rtol=1e-5, atol=1e-6)
+
+
 def test_regions_along_a_line_in_two_dimensions():
     w = np.array([[1.0, 0.0], [0.0, 1.0]])  # units x1 > 0 and x2 > 0
     layers = [(w, np.zeros(2)), (np.ones((2, 1)), np.zeros(1))]
@@ -182,6 +194,8 @@ def test_region_bounds_match_their_formulas():
 @pytest.mark.parametrize("call,match", [
     (lambda: dense_layers({"conv": {"kernel": np.ones((3, 3, 1, 2)), "bias": np.ones(2)}}), "kernel"),
     (lambda: dense_layers({"a": {"scale": np.ones(2)}}), "not a dense layer"),
+    (lambda: dense_layers({"first": {"kernel": np.ones((1, 2)), "bias": np.ones(2)},
+                           "second": {"kernel": np.ones((2, 1)), "bias": np.ones(1)}}), "cannot tell the order"),
     (lambda: dense_layers([(np.ones((2, 3)), np.ones(3)), (np.ones((2, 1)), np.ones(1))]), "takes 2 inputs"),
     (lambda: regions_along_line(zigzag_layers(2, 1), [0.0, 0.0], [1.0, 1.0]), "input width"),
     (lambda: regions_on_grid(zigzag_layers(2, 1), [0, 0], [1, 1]), "2-input"),

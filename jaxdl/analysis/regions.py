@@ -40,6 +40,30 @@ __all__ = [
 Layers = Sequence[tuple[np.ndarray, np.ndarray]]
 
 
+def _ordered_dense_params(params: dict) -> list[tuple[Any, Any]]:
+    """``(kernel, bias)`` of a Flax dense net's parameter dict, in call order, arrays untouched.
+
+    Dict order cannot be trusted: ``jax.tree`` operations return dicts with sorted keys, which
+    puts ``dense_10`` before ``dense_2``. So the order comes from the names: ``jaxdl.MLP``'s
+    ``dense_<i>`` by ``i``, ``jaxdl.ShallowNet``'s ``hidden`` then ``output``.
+    """
+    params = params.get("params", params)
+    for name, leaf in params.items():
+        if not (isinstance(leaf, dict) and set(leaf) == {"kernel", "bias"}):
+            raise ValueError(f"dense_layers: parameter {name!r} is not a dense layer (kernel and bias); "
+                             f"linear regions are defined here for dense ReLU networks only.")
+    names = list(params)
+    if len(names) > 1:
+        if all(n.startswith("dense_") and n[6:].isdigit() for n in names):
+            names.sort(key=lambda n: int(n[6:]))
+        elif set(names) == {"hidden", "output"}:
+            names = ["hidden", "output"]
+        else:
+            raise ValueError(f"dense_layers: cannot tell the order of layers {names}; pass a list of "
+                             f"(kernel, bias) pairs instead.")
+    return [(params[n]["kernel"], params[n]["bias"]) for n in names]
+
+
 def dense_layers(params: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """The ``(kernel, bias)`` pairs of a dense network, in call order, as float64 arrays.
 
@@ -47,16 +71,7 @@ def dense_layers(params: Any) -> list[tuple[np.ndarray, np.ndarray]]:
       params: a Flax parameter dict of ``jaxdl.ShallowNet`` / ``jaxdl.MLP`` (or the whole
         ``variables`` dict), or already a sequence of ``(W [D_in, D_out], b [D_out])``.
     """
-    if isinstance(params, dict):
-        params = params.get("params", params)
-        layers = []
-        for name, leaf in params.items():
-            if not (isinstance(leaf, dict) and set(leaf) == {"kernel", "bias"}):
-                raise ValueError(f"dense_layers: parameter {name!r} is not a dense layer (kernel and bias); "
-                                 f"linear regions are defined here for dense ReLU networks only.")
-            layers.append((leaf["kernel"], leaf["bias"]))
-    else:
-        layers = list(params)
+    layers = _ordered_dense_params(params) if isinstance(params, dict) else list(params)
     if not layers:
         raise ValueError("dense_layers: the network has no layers.")
     out = []
@@ -70,6 +85,17 @@ def dense_layers(params: Any) -> list[tuple[np.ndarray, np.ndarray]]:
                              f"gives {out[-1][0].shape[1]}.")
         out.append((w, b))
     return out
+
+
+def _forward(layers: list[tuple[np.ndarray, np.ndarray]], x) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``(output [N, D_L], hidden pre-activations [[N, D_k] per hidden layer])`` in float64."""
+    h, hidden = np.asarray(x, np.float64), []
+    for w, b in layers[:-1]:
+        z = h @ w + b
+        hidden.append(z)
+        h = np.maximum(z, 0.0)
+    w, b = layers[-1]
+    return h @ w + b, hidden
 
 
 class LineRegions(NamedTuple):
@@ -152,15 +178,11 @@ def activation_patterns(layers: Layers, x) -> np.ndarray:
       ``[N, H]`` bool, ``H`` = all hidden units, layer by layer.
     """
     layers = dense_layers(layers)
-    h = np.asarray(x, np.float64)
-    if h.ndim != 2 or h.shape[1] != layers[0][0].shape[0]:
-        raise ValueError(f"activation_patterns: x must be [N, {layers[0][0].shape[0]}], got {h.shape}.")
-    patterns = []
-    for w, b in layers[:-1]:
-        z = h @ w + b
-        patterns.append(z > 0)
-        h = np.maximum(z, 0.0)
-    return np.concatenate(patterns, axis=1)
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2 or x.shape[1] != layers[0][0].shape[0]:
+        raise ValueError(f"activation_patterns: x must be [N, {layers[0][0].shape[0]}], got {x.shape}.")
+    _, hidden = _forward(layers, x)
+    return np.concatenate([z > 0 for z in hidden], axis=1)
 
 
 class GridRegions(NamedTuple):
@@ -324,13 +346,7 @@ def compose(first: Layers, second: Layers) -> list[tuple[np.ndarray, np.ndarray]
 
 def evaluate_layers(layers: Layers, x) -> np.ndarray:
     """The network's output at ``x: [N, D_0]``, ``[N, D_L]`` (ReLU between layers)."""
-    h = np.asarray(x, np.float64)
-    layers = dense_layers(layers)
-    for i, (w, b) in enumerate(layers):
-        h = h @ w + b
-        if i < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    return h
+    return _forward(dense_layers(layers), x)[0]
 
 
 def shallow_units(layers: Layers, x) -> dict[str, np.ndarray]:
@@ -344,8 +360,8 @@ def shallow_units(layers: Layers, x) -> dict[str, np.ndarray]:
     layers = dense_layers(layers)
     if len(layers) != 2 or layers[1][0].shape[1] != 1:
         raise ValueError("shallow_units: needs a shallow net (one hidden layer) with one output.")
-    (w1, b1), (w2, b2) = layers
-    z = np.asarray(x, np.float64) @ w1 + b1
+    (_, _), (w2, b2) = layers
+    _, (z,) = _forward(layers, x)
     a = np.maximum(z, 0.0)
     weighted = a * w2[:, 0]
     return {"pre_activations": z, "activations": a, "weighted": weighted, "output": weighted.sum(axis=1) + b2[0]}

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdl.analysis.regions import _ordered_dense_params
 from jaxdl.models.components import get_activation
 
 __all__ = ["signal_propagation", "distinct_units"]
@@ -37,8 +38,7 @@ def signal_propagation(params: dict, x: jax.Array, y: jax.Array, *, activation: 
       variances over the batch and units (layers in forward order).
     """
     act = get_activation(activation)
-    names = sorted(params, key=lambda n: int(n.rsplit("_", 1)[1]))
-    layers = [(params[n]["kernel"], params[n]["bias"]) for n in names]
+    layers = _ordered_dense_params(params)
 
     def run(zeros, layers):
         h, hidden = x, []
