@@ -46,7 +46,7 @@ from jaxdl.analysis.perceptron import (
 )
 from jaxdl.analysis.sgd_noise import descend, double_well_offsets, tilted_double_well
 from jaxdl.analysis.signal import distinct_units, signal_propagation
-from jaxdl.analysis.test_functions import TEST_FUNCTIONS, TestFunction, beale, rastrigin, rosenbrock, trajectory
+from jaxdl.analysis.test_functions import TEST_FUNCTIONS, TestFunction, beale, iterates, rastrigin, rosenbrock, trajectory
 
 __all__ = [
     "Box", "GradCheck", "backward", "check_gradients", "dropout_box", "dropout_mask", "forward", "linear_box",
@@ -60,5 +60,5 @@ __all__ = [
     "MCCULLOCH_PITTS_BIAS", "MCCULLOCH_PITTS_WEIGHTS", "mcculloch_pitts_target", "sign_unit", "truth_table",
     "descend", "double_well_offsets", "tilted_double_well",
     "distinct_units", "signal_propagation",
-    "TEST_FUNCTIONS", "TestFunction", "beale", "rastrigin", "rosenbrock", "trajectory",
+    "TEST_FUNCTIONS", "TestFunction", "beale", "iterates", "rastrigin", "rosenbrock", "trajectory",
 ]

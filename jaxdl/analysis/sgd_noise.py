@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxdl.analysis.test_functions import iterates
+
 __all__ = ["tilted_double_well", "double_well_offsets", "descend"]
 
 
@@ -47,16 +49,11 @@ def descend(per_example_loss: Callable, theta0: jax.Array, data: jax.Array, tx: 
     def objective(theta, batch):
         return jnp.mean(jax.vmap(lambda d: per_example_loss(theta, d))(batch))
 
-    def step(carry, t):
-        theta, opt_state = carry
+    def gradient(theta, step):
         if full_batch:
             batch = data
         else:
-            batch = data[jax.random.randint(jax.random.fold_in(key, t), (batch_size,), 0, n)]
-        updates, opt_state = tx.update(jax.grad(objective)(theta, batch), opt_state, theta)
-        theta = optax.apply_updates(theta, updates)
-        return (theta, opt_state), theta
+            batch = data[jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, n)]
+        return jax.grad(objective)(theta, batch)
 
-    theta0 = jnp.asarray(theta0, jnp.float32)
-    _, path = jax.lax.scan(step, (theta0, tx.init(theta0)), jnp.arange(num_steps))
-    return jnp.concatenate([theta0[None], path])
+    return iterates(tx, gradient, jnp.asarray(theta0, jnp.float32), num_steps)

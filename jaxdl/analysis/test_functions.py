@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["TestFunction", "rosenbrock", "beale", "rastrigin", "TEST_FUNCTIONS", "trajectory"]
+__all__ = ["TestFunction", "rosenbrock", "beale", "rastrigin", "TEST_FUNCTIONS", "trajectory", "iterates"]
 
 
 def rosenbrock(x: jax.Array) -> jax.Array:
@@ -53,11 +53,24 @@ def trajectory(tx: optax.GradientTransformation, fn: Callable, x0: jax.Array, nu
       ``[num_steps + 1, 2]`` points, ``x0`` first. Pure: ``jax.vmap`` it over learning rates.
     """
 
-    def body(carry, _):
+    return iterates(tx, lambda x, step: jax.grad(fn)(x), x0, num_steps)
+
+
+def iterates(tx: optax.GradientTransformation, gradient: Callable, x0: jax.Array, num_steps: int) -> jax.Array:
+    """``x_{t+1} = x_t + tx.update(gradient(x_t, t))``, one ``lax.scan`` over ``t = 0 .. num_steps - 1``.
+
+    ``gradient(x, step)`` may depend on the step (a mini-batch gradient); ``trajectory`` is
+    the case where it does not.
+
+    Returns:
+      ``[num_steps + 1, *x0.shape]``, ``x0`` first.
+    """
+
+    def body(carry, step):
         x, state = carry
-        updates, state = tx.update(jax.grad(fn)(x), state, x)
+        updates, state = tx.update(gradient(x, step), state, x)
         x = optax.apply_updates(x, updates)
         return (x, state), x
 
-    _, xs = jax.lax.scan(body, (x0, tx.init(x0)), None, length=num_steps)
+    _, xs = jax.lax.scan(body, (x0, tx.init(x0)), jnp.arange(num_steps))
     return jnp.concatenate([x0[None], xs])
