@@ -19,6 +19,7 @@ import optax
 
 from jaxdl.losses import mse
 from jaxdl.models import ShallowNet
+from jaxdl.train import TrainState, make_train_step
 
 __all__ = ["relu_interpolant", "fit_shallow"]
 
@@ -62,22 +63,14 @@ def fit_shallow(width: int, x: np.ndarray, y: np.ndarray, *, steps: int, learnin
     params = model.init(key, jnp.asarray(x[:1]))["params"]
     centres = jax.random.choice(kb, jnp.asarray(x[:, 0]), (width,))
     params["hidden"]["bias"] = -params["hidden"]["kernel"][0] * centres
-    tx = optax.adam(learning_rate)
-    x, y = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
-
-    def loss(p):
-        return mse(model.apply({"params": p}, x), y).mean()
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(learning_rate), input_shape=(1,))
+    batch = {"x": jnp.asarray(x, jnp.float32), "y": jnp.asarray(y, jnp.float32)}
+    train_step = make_train_step(mse)
 
     @jax.jit
-    def train(params):
-        def step(carry, _):
-            p, opt = carry
-            grads = jax.grad(loss)(p)
-            updates, opt = tx.update(grads, opt, p)
-            return (optax.apply_updates(p, updates), opt), None
+    def train(state):
+        state, _ = jax.lax.scan(lambda s, _: (train_step(s, batch, key)[0], None), state, None, length=steps)
+        return state
 
-        (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
-        return params
-
-    params = train(params)
+    params = train(state).params
     return params, jax.jit(lambda xs: model.apply({"params": params}, xs))
