@@ -12,7 +12,7 @@ a 20-layer net under Glorot and He initialisation, for tanh and ReLU.
    of MNIST-1D: the variance of each layer's activations (forward) and of the loss gradient
    with respect to each pre-activation (backward). Glorot (Var = 2/(fan_in+fan_out)) keeps
    tanh nets' signal; ReLU halves it per layer unless He's Var = 2/fan_in compensates.
-Writes ``symmetry.json``, ``signal_propagation.png`` and ``initialisation.json``.
+Writes ``signal_propagation.png`` and ``initialisation.json`` (both parts' numbers).
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ def main(argv=None) -> dict:
                           "test_accuracy": run["test_accuracy"]}
         print(f"start {name:15s}: distinct units per hidden layer {symmetry[name]['distinct_units']} of 32, "
               f"test accuracy {run['test_accuracy']:.3f}")
-    save_json(symmetry, out, "symmetry.json")
 
     x, y = jnp.asarray(data.x_train[:512]), jnp.asarray(data.y_train[:512])
     stats = {}
