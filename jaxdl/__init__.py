@@ -63,6 +63,7 @@ from jaxdl.models import (
     get_kernel_init,
     least_squares,
 )
+from jaxdl.parallel import DATA_AXIS, batch_sharding, data_mesh, replicate, replicated, shard_batch
 from jaxdl.runner import train_seeds
 from jaxdl.train import (
     TrainState,
@@ -137,6 +138,12 @@ __all__ = [
     "get_activation",
     "get_kernel_init",
     "least_squares",
+    "DATA_AXIS",
+    "batch_sharding",
+    "data_mesh",
+    "replicate",
+    "replicated",
+    "shard_batch",
     "TrainState",
     "create_train_state",
     "create_train_states",

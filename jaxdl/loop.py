@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from jaxdl.checkpoint import Checkpointer
 from jaxdl.data.container import Dataset
+from jaxdl.parallel import batch_sharding, data_mesh, replicate, replicated
 from jaxdl.train import TrainState, _apply
 from jaxdl.validate import check_fit_inputs, stack_size
 
@@ -165,6 +166,7 @@ def fit(
     progress: bool = True,
     log_every: int = 50,
     description: str = "train",
+    devices: Sequence[jax.Device] | None = None,
 ) -> FitResult:
     """Train ``state`` on ``data`` for ``num_steps`` steps of mini-batch gradient descent.
 
@@ -200,6 +202,11 @@ def fit(
       workdir: directory for checkpoints and the history; None keeps nothing on disk.
       stacked: train a stack of ``K`` states in one program with ``jax.vmap``.
       progress: show a tqdm bar with the loss (refreshed every ``log_every`` steps).
+      devices: the devices to train on (default ``jax.devices()``: every device of every
+        process). With more than one, training is data parallel: a ``Mesh`` over a ``data``
+        axis, each batch split along it (any batch size; XLA pads uneven shards), the state
+        and the training set replicated, one ``jax.jit``. The result equals the one-device
+        run up to float rounding (summation order of the gradient all-reduce).
 
     Returns:
       ``FitResult(state, history)``.
@@ -230,6 +237,12 @@ def fit(
         "drop_last": bool(drop_last),
     }
 
+    devices = list(jax.devices() if devices is None else devices)
+    mesh = data_mesh(devices) if len(devices) > 1 else None
+    if mesh is not None:
+        # Placed before the restore, so restored arrays take the same (replicated) sharding.
+        state = replicate(state, mesh)
+
     history: list[dict[str, Any]] = []
     checkpointer = None
     if workdir is not None:
@@ -249,12 +262,19 @@ def fit(
 
     x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
     mask_epoch = jnp.asarray(np.arange(padded) < n, jnp.float32)
+    if mesh is not None:
+        x_train, y_train, mask_epoch = replicate((x_train, y_train, mask_epoch), mesh)
+    elif len(devices) == 1:
+        state, x_train, y_train, mask_epoch = jax.device_put((state, x_train, y_train, mask_epoch), devices[0])
 
     order_of_epoch = functools.partial(epoch_order, num_examples=n, padded_size=padded)
     def step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key):
         idx = jax.lax.dynamic_slice_in_dim(order, batch_index * batch_size, batch_size)
         batch = {"x": x_all[idx], "y": y_all[idx],
                  "mask": jax.lax.dynamic_slice_in_dim(mask, batch_index * batch_size, batch_size)}
+        if mesh is not None:
+            # Split the batch over the devices; XLA partitions the step and all-reduces the grads.
+            batch = jax.lax.with_sharding_constraint(batch, batch_sharding(mesh))
         return train_step(state, batch, step_key)
 
     if stacked:
@@ -263,7 +283,10 @@ def fit(
         eval_fn = jax.jit(jax.vmap(eval_step, in_axes=(0, None))) if eval_step else None
     else:
         eval_fn = jax.jit(eval_step) if eval_step else None
-    train_fn = jax.jit(step_on_batch, donate_argnums=0)
+    if mesh is not None:
+        train_fn = jax.jit(step_on_batch, donate_argnums=0, out_shardings=replicated(mesh))
+    else:
+        train_fn = jax.jit(step_on_batch, donate_argnums=0)
     order_of_epoch = jax.jit(order_of_epoch)
 
     start = int(np.asarray(state.step).reshape(-1)[0])

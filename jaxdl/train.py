@@ -170,6 +170,42 @@ def _apply(state: TrainState, params, x, *, train: bool, rng=None):
     return state.apply_fn(variables, x, train=train, rngs=rngs), state.model_state
 
 
+def _varying_axes(x) -> frozenset:
+    """The mapped axes ``x`` is typed as varying over inside ``shard_map`` (empty elsewhere).
+
+    jax 0.10 spells it ``typeof(x).manual_axis_type.varying``; earlier releases ``.vma``.
+    """
+    aval = jax.typeof(x)
+    manual = getattr(aval, "manual_axis_type", None)
+    if manual is not None:
+        return frozenset(manual.varying)
+    return frozenset(getattr(aval, "vma", ()))
+
+
+def _device_varying(params, x: jax.Array, axis_name: str | None):
+    """``params`` marked as varying over ``axis_name`` when the data ``x`` is, so their
+    gradient stays per-device.
+
+    Under ``shard_map`` with ``check_vma=True`` (its default) the batch shard is typed as
+    varying over the axis and a replicated parameter as invariant; using the parameter on
+    the data broadcasts it implicitly, and the transpose of that broadcast is a ``psum``:
+    ``jax.grad`` would return gradients already summed over devices, and the explicit
+    ``psum`` below would count them ``num_devices`` times (an 8x too large step on 8
+    devices, with no error). Casting them to varying first gives per-device gradients, as
+    ``pmap``, ``vmap(axis_name=...)`` and ``shard_map(check_vma=False)`` do (there nothing
+    is typed as varying and nothing is cast), so every path sums them exactly once.
+    """
+    if axis_name is None or axis_name not in _varying_axes(x):
+        return params
+
+    def cast(p):
+        if axis_name in _varying_axes(p):
+            return p
+        return jax.lax.pcast(p, axis_name, to="varying")
+
+    return jax.tree.map(cast, params)
+
+
 def make_train_step(
     loss_fn: LossFn,
     *,
@@ -216,7 +252,8 @@ def make_train_step(
             # Each device adds 1/num_devices of the penalty so the psum adds it exactly once.
             return data_loss + penalty / num_devices, (data_loss, outputs, new_model_state)
 
-        grads, (data_loss, outputs, new_model_state) = jax.grad(objective, has_aux=True)(state.params)
+        grads, (data_loss, outputs, new_model_state) = jax.grad(objective, has_aux=True)(
+            _device_varying(state.params, batch["x"], axis_name))
         step_metrics = {"train_loss": data_loss}
         for name, fn in metrics.items():
             step_metrics[f"train_{name}"] = _masked_mean(fn(outputs, batch["y"]), mask, axis_name)
