@@ -58,3 +58,36 @@ def test_sharded_state_restores_into_its_sharding(results):
     assert results["sharded_restore_equal"]
     assert results["sharded_restore_spec"] == "P(None, 'data')"
     assert results["sharded_restore_shard_shapes"] == [[4, 2]]  # 16 columns over 8 devices
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_like_one(tmp_path):
+    """jax.distributed over 127.0.0.1: two processes, one CPU device each, each feeding half
+    of every global batch (make_array_from_process_local_data) = one process, full batch."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    outs = [tmp_path / f"process{i}.json" for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "multihost_job.py"), str(i), "2", str(port), str(out)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i, out in enumerate(outs)]
+    try:
+        logs = [p.communicate(timeout=300)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for p, log in zip(procs, logs):
+        assert p.returncode == 0, log[-3000:]
+    results = [json.loads(out.read_text()) for out in outs]
+    for i, r in enumerate(results):
+        assert (r["process_id"], r["process_count"], r["device_count"], r["local_device_count"]) == (i, 2, 2, 1)
+        assert r["step_diff"] <= 1e-5
+        assert r["fit_diff"] <= 1e-5
+    assert results[0]["final_train_loss"] == results[1]["final_train_loss"]
+    assert results[0]["fit_eval_accuracy"] == results[1]["fit_eval_accuracy"]

@@ -1,0 +1,85 @@
+"""One of two processes of a multi-host run on 127.0.0.1, launched by test_parallel.py:
+`python multihost_job.py PROCESS_ID NUM_PROCESSES PORT OUT.json`.
+
+Every process runs this same script (as on a GPU cluster or a TPU pod; there,
+``jax.distributed.initialize()`` finds its arguments in the environment). Each process owns
+one CPU device and feeds its own half of every global batch; the 20-step result must equal
+one process training on the full batches. CPU collectives go through gloo.
+"""
+
+import os
+import sys
+
+os.environ["JAX_PLATFORMS"] = "cpu"
+
+import json  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+STEPS, BATCH = 20, 64
+
+
+def main(process_id: int, num_processes: int, port: int, out: str) -> None:
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=num_processes,
+                               process_id=process_id, initialization_timeout=120)
+    import jaxdl  # after initialize, so nothing touches the backend before it
+
+    data = jaxdl.data.spirals(key=jax.random.key(3), num_train=200, num_test=40)
+    model = jaxdl.MLP(features=(32, 32, 2))
+    tx = optax.sgd(0.1, momentum=0.9)  # scale-sensitive, unlike Adam
+    state0 = jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape)
+    train_step = jaxdl.make_train_step(jaxdl.softmax_cross_entropy,
+                                       regularizer=lambda p: 1e-3 * jaxdl.l2_penalty(p))
+    rng = jax.random.key(1)
+    order = np.asarray(jax.random.permutation(jax.random.key(2), 200))
+    batches = [{"x": data.x_train[idx], "y": data.y_train[idx]}
+               for idx in (np.resize(order, 200 * 7)[s * BATCH:(s + 1) * BATCH] for s in range(STEPS))]
+
+    # Reference: this process alone, its own device, the full batches.
+    single = jax.jit(train_step)
+    ref = jax.device_put(state0, jax.local_devices()[0])
+    for b in batches:
+        ref, _ = single(ref, b, rng)
+    ref_params = jax.device_get(ref.params)
+
+    # The global run: a mesh over both processes' devices, each process giving its half.
+    mesh = jaxdl.data_mesh()
+    step = jax.jit(train_step, out_shardings=jaxdl.replicated(mesh))
+    state = jaxdl.replicate(state0, mesh)
+    per_process = BATCH // jax.process_count()
+    mine = slice(process_id * per_process, (process_id + 1) * per_process)
+    for b in batches:
+        local = jax.tree.map(lambda a: a[mine], b)
+        state, metrics = step(state, jaxdl.shard_batch(local, mesh), rng)
+    params = jax.device_get(state.params)  # replicated: every process can read it
+    diff = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(ref_params)))
+
+    # fit itself, on the global mesh (every process passes the same data and key).
+    fitted = jaxdl.fit(jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape),
+                       data, train_step, key=rng, num_steps=STEPS, batch_size=BATCH, progress=False,
+                       eval_step=jaxdl.make_eval_step(jaxdl.softmax_cross_entropy, metrics={"accuracy": jaxdl.accuracy}))
+    fit_local = jaxdl.fit(jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape),
+                          data, train_step, key=rng, num_steps=STEPS, batch_size=BATCH, progress=False,
+                          devices=jax.local_devices()[:1])
+    fit_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        jax.tree.leaves(jax.device_get(fitted.state.params)), jax.tree.leaves(jax.device_get(fit_local.state.params))))
+    result = {
+        "process_id": process_id,
+        "process_count": jax.process_count(),
+        "device_count": jax.device_count(),
+        "local_device_count": jax.local_device_count(),
+        "step_diff": diff,
+        "fit_diff": fit_diff,
+        "fit_eval_accuracy": fitted.history[-1]["eval_accuracy"],
+        "final_train_loss": float(np.asarray(metrics["train_loss"])),
+    }
+    with open(out, "w") as f:
+        json.dump(result, f)
+    jax.distributed.shutdown()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
