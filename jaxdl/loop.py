@@ -249,9 +249,14 @@ def fit(
         workdir = os.fspath(workdir)
         os.makedirs(workdir, exist_ok=True)
         checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=max_to_keep)
-        state, saved_meta = checkpointer.restore(state)
+        try:
+            state, saved_meta = checkpointer.restore(state)
+        except BaseException:
+            checkpointer.close()
+            raise
         if saved_meta is not None:
             if saved_meta != meta:
+                checkpointer.close()
                 raise ValueError(
                     f"{workdir} holds a run with different settings {saved_meta} (this call: "
                     f"{meta}); use another workdir or the same key, batch size and data."
