@@ -20,7 +20,7 @@ import optax
 
 import jaxdl
 from jaxdl.data import binary_1d, binary_1d_probability
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 
@@ -68,4 +68,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -20,7 +20,7 @@ import optax
 import jaxdl
 from jaxdl import data as datasets
 from jaxdl.analysis import regions_on_grid
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import plot_decision_regions
 
 DATASETS = {"circles": datasets.circles, "xor": datasets.xor, "spirals": datasets.spirals}
@@ -66,4 +66,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

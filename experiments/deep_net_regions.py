@@ -31,7 +31,7 @@ from jaxdl.analysis import (
     regions_on_grid,
     zigzag_layers,
 )
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 
@@ -101,4 +101,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -23,7 +23,7 @@ import numpy as np
 import optax
 
 from jaxdl.analysis import descend, double_well_offsets, tilted_double_well
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 
@@ -81,4 +81,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -28,7 +28,7 @@ import optax
 
 import jaxdl
 from jaxdl.analysis import distinct_units, signal_propagation
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 STARTS = {"zeros": "zeros", "constant 0.1": nn.initializers.constant(0.1), "glorot_uniform": "glorot_uniform"}
@@ -84,4 +84,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -19,7 +19,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 from jaxdl.sweep import Sweep
 
@@ -69,4 +69,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

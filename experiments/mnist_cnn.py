@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
 import jax
@@ -25,6 +24,7 @@ import numpy as np
 import optax
 
 import jaxdl
+from jaxdl.outputs import run_script
 from jaxdl.plotting import plot_confusion_matrix, plot_examples, plot_history
 
 MODELS = {
@@ -130,4 +130,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_script(main)

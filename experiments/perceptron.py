@@ -22,7 +22,7 @@ import optax
 
 import jaxdl
 from jaxdl.analysis import MCCULLOCH_PITTS_BIAS, MCCULLOCH_PITTS_WEIGHTS, mcculloch_pitts_target, sign_unit, truth_table
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 
@@ -77,4 +77,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

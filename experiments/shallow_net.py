@@ -20,7 +20,7 @@ import numpy as np
 
 import jaxdl
 from jaxdl.analysis import regions_along_line, shallow_units
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 THETA = np.array([[0.3, -1.0], [-1.0, 2.0], [-0.5, 0.65]])  # (bias, slope) of each hidden unit
@@ -72,4 +72,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

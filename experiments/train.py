@@ -17,13 +17,13 @@ import argparse
 import functools
 import json
 import os
-import sys
 
 import jax
 import numpy as np
 import optax
 
 import jaxdl
+from jaxdl.outputs import run_script
 from jaxdl import data as datasets
 from jaxdl.plotting import plot_history
 
@@ -161,4 +161,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_script(main)

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from jaxdl.analysis import evaluate_layers, fit_shallow, regions_along_line, relu_interpolant
-from jaxdl.outputs import output_dir, save_json
+from jaxdl.outputs import output_dir, save_json, run_script
 from jaxdl.plotting import save_figure
 
 
@@ -78,4 +78,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

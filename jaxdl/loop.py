@@ -167,6 +167,7 @@ def fit(
     log_every: int = 50,
     description: str = "train",
     devices: Sequence[jax.Device] | None = None,
+    debug_nans: bool = False,
 ) -> FitResult:
     """Train ``state`` on ``data`` for ``num_steps`` steps of mini-batch gradient descent.
 
@@ -207,13 +208,21 @@ def fit(
         axis, each batch split along it (any batch size; XLA pads uneven shards), the state
         and the training set replicated, one ``jax.jit``. The result equals the one-device
         run up to float rounding (summation order of the gradient all-reduce).
+      debug_nans: run under ``jax.debug_nans``: the first operation that produces a NaN
+        raises ``FloatingPointError`` with its traceback (slow; for debugging).
 
     Returns:
       ``FitResult(state, history)``.
 
+    Divergence: every step records on the device whether any metric (loss, gradient or
+    parameter norm, ...) became NaN or inf; it is checked every ``log_every`` steps, before
+    each evaluation and before each checkpoint, so a diverged state is never saved and the
+    error names the metric and the exact step it first went bad.
+
     Raises:
       ValueError / TypeError: bad data, sizes or a model that does not fit the data (before
-        any training); FloatingPointError: the training loss became NaN or inf.
+        any training); FloatingPointError: a training metric became NaN or inf (the message
+        names it and the step; the last good checkpoint stays in ``workdir``).
     """
     check_fit_inputs(state, data, batch_size=batch_size, num_steps=num_steps, stacked=stacked)
     keys = _as_key(key)
@@ -288,16 +297,38 @@ def fit(
         eval_fn = jax.jit(jax.vmap(eval_step, in_axes=(0, None))) if eval_step else None
     else:
         eval_fn = jax.jit(eval_step) if eval_step else None
+    def watched_step(state, watch, x_all, y_all, order, mask, batch_index, step, step_key):
+        """One step plus, on the device, the running loss sum and the first step at which any
+        metric became NaN/inf (a bit per metric, in sorted name order): detection costs no
+        host sync, and the report names the exact step even when checked only every
+        ``log_every`` steps."""
+        state, metrics = step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key)
+        bits = sum(jnp.any(~jnp.isfinite(metrics[name])).astype(jnp.int32) << i
+                   for i, name in enumerate(sorted(metrics)))
+        newly = (watch["first_bad_step"] < 0) & (bits != 0)
+        watch = {"first_bad_step": jnp.where(newly, step + 1, watch["first_bad_step"]),
+                 "bad_metrics": jnp.where(newly, bits, watch["bad_metrics"]),
+                 "loss_sum": watch["loss_sum"] + metrics["train_loss"]}
+        return state, watch, metrics
+
+    # debug_nans re-runs a failing step op by op on its inputs, which donation would have freed.
+    donate = () if debug_nans else (0, 1)
     if mesh is not None:
-        train_fn = jax.jit(step_on_batch, donate_argnums=0, out_shardings=replicated(mesh))
+        train_fn = jax.jit(watched_step, donate_argnums=donate, out_shardings=replicated(mesh))
     else:
-        train_fn = jax.jit(step_on_batch, donate_argnums=0)
+        train_fn = jax.jit(watched_step, donate_argnums=donate)
     order_of_epoch = jax.jit(order_of_epoch)
 
     start = int(np.asarray(state.step).reshape(-1)[0])
     clock = time.perf_counter()
     elapsed_before = history[-1]["seconds"] if history else 0.0
-    loss_sum, loss_count = 0.0, 0
+    loss_shape = (k,) if stacked else ()
+
+    def fresh_watch():
+        return {"first_bad_step": jnp.array(-1, jnp.int32), "bad_metrics": jnp.array(0, jnp.int32),
+                "loss_sum": jnp.zeros(loss_shape, jnp.float32)}
+
+    watch, loss_count, metric_names = fresh_watch(), 0, []
     order, order_epoch = None, -1
     bar = tqdm(total=num_steps, initial=min(start, num_steps), disable=not progress,
                desc=description, dynamic_ncols=True, leave=True)
@@ -305,7 +336,7 @@ def fit(
     def record(step: int) -> dict[str, Any]:
         entry: dict[str, Any] = {"step": step, "epoch": step / steps_per_epoch}
         if loss_count:
-            entry["train_loss"] = _host(loss_sum / loss_count)
+            entry["train_loss"] = _host(watch["loss_sum"] / loss_count)
         if eval_fn is not None:
             entry.update(evaluate(eval_fn, state, data.x_test, data.y_test, batch_size=eval_batch_size))
         entry["seconds"] = elapsed_before + time.perf_counter() - clock
@@ -315,41 +346,49 @@ def fit(
                 f.write(json.dumps(entry) + "\n")
         return entry
 
-    def check_finite(step: int, value, name: str = "train_loss") -> None:
-        values = np.asarray(value)
-        if not np.all(np.isfinite(values)):
-            raise FloatingPointError(
-                f"{name} became {values.tolist()} at step {step}; training stopped. The last "
-                f"good checkpoint (if any) is kept in {workdir}."
-            )
+    def check_finite(done: int) -> None:
+        first_bad = int(watch["first_bad_step"])
+        if first_bad < 0:
+            return
+        bits = int(watch["bad_metrics"])
+        names = [name for i, name in enumerate(metric_names) if bits >> i & 1]
+        kept = ""
+        if checkpointer is not None and checkpointer.latest_step() is not None:
+            kept = (f" The last good checkpoint (step {checkpointer.latest_step()}) is kept in "
+                    f"{checkpointer.directory}; a rerun resumes from it.")
+        raise FloatingPointError(
+            f"{' and '.join(names)} became NaN or inf at step {first_bad} (noticed at step {done}); "
+            f"training stopped.{kept} Lower the learning rate, or pass debug_nans=True to find "
+            f"the operation that produced it."
+        )
 
     try:
-        for step in range(start, num_steps):
-            epoch, batch_index = divmod(step, steps_per_epoch)
-            if epoch != order_epoch:
-                order, order_epoch = order_of_epoch(data_keys, epoch), epoch
-            state, metrics = train_fn(state, x_train, y_train, order, mask_epoch, batch_index, step_keys)
-            loss_sum, loss_count = loss_sum + metrics["train_loss"], loss_count + 1
-            done = step + 1
-            if done % log_every == 0 or done == num_steps:
-                loss = np.asarray(metrics["train_loss"])
-                check_finite(done, loss)
-                bar.set_postfix(loss=f"{float(loss.mean()):.4f}", refresh=False)
-                bar.update(done - bar.n)
-            if done % eval_every == 0 or done == num_steps:
-                check_finite(done, loss_sum / loss_count)
-                entry = record(done)
-                loss_sum, loss_count = 0.0, 0
-                if "eval_accuracy" in entry:
-                    bar.set_postfix(loss=f"{np.mean(entry['train_loss']):.4f}",
-                                    test_acc=f"{np.mean(entry['eval_accuracy']):.3f}", refresh=False)
-            if checkpointer is not None and (
-                (checkpoint_every and done % checkpoint_every == 0) or done == num_steps
-            ):
-                # Never overwrite the last good checkpoint with a diverged state.
-                check_finite(done, metrics["train_loss"])
-                check_finite(done, metrics.get("train_param_norm", 0.0), "train_param_norm")
-                checkpointer.save(done, state, meta)
+        with jax.debug_nans(bool(debug_nans)):
+            for step in range(start, num_steps):
+                epoch, batch_index = divmod(step, steps_per_epoch)
+                if epoch != order_epoch:
+                    order, order_epoch = order_of_epoch(data_keys, epoch), epoch
+                state, watch, metrics = train_fn(state, watch, x_train, y_train, order, mask_epoch,
+                                                 batch_index, step, step_keys)
+                metric_names = metric_names or sorted(metrics)
+                loss_count += 1
+                done = step + 1
+                if done % log_every == 0 or done == num_steps:
+                    check_finite(done)
+                    bar.set_postfix(loss=f"{float(np.mean(metrics['train_loss'])):.4f}", refresh=False)
+                    bar.update(done - bar.n)
+                if done % eval_every == 0 or done == num_steps:
+                    check_finite(done)
+                    entry = record(done)
+                    watch, loss_count = {**watch, "loss_sum": jnp.zeros(loss_shape, jnp.float32)}, 0
+                    if "eval_accuracy" in entry:
+                        bar.set_postfix(loss=f"{np.mean(entry['train_loss']):.4f}",
+                                        test_acc=f"{np.mean(entry['eval_accuracy']):.3f}", refresh=False)
+                if checkpointer is not None and (
+                    (checkpoint_every and done % checkpoint_every == 0) or done == num_steps
+                ):
+                    check_finite(done)  # never overwrite the last good checkpoint with a diverged state
+                    checkpointer.save(done, state, meta)
     finally:
         bar.close()
         if checkpointer is not None:

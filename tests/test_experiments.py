@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -51,6 +52,22 @@ def test_train_resumes_a_finished_run(tmp_path):
     _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, "--dataset", "xor", "--batch-size", "50")
     second = json.loads((tmp_path / "metrics.json").read_text())
     assert second["per_seed"] == first["per_seed"]
+
+
+def test_diverging_run_exits_non_zero_and_keeps_its_checkpoint(tmp_path):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments/train.py"), "--quick", "--no-progress",
+                          "--out", str(tmp_path), "--dataset", "moons", "--optimizer", "sgd", "--lr", "30",
+                          "--checkpoint-every", "5"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 3, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+    match = re.search(r"error: training diverged: (\S+) .*became NaN or inf at step (\d+) .*last good checkpoint "
+                      r"\(step (\d+)\)", out.stderr)
+    assert match, out.stderr[-3000:]
+    bad_step, kept = int(match.group(2)), int(match.group(3))
+    assert kept == 5 * ((bad_step - 1) // 5) and kept > 0
+    assert max(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == kept
+    assert not (tmp_path / "metrics.json").exists()  # no results reported for a failed run
 
 
 def test_train_step_benchmark_quick(tmp_path):

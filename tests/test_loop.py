@@ -154,6 +154,27 @@ def test_nan_loss_stops_training(key):
                   batch_size=10, log_every=2, progress=False)
 
 
+def test_divergence_names_the_first_bad_step_between_checks(tmp_path, key):
+    data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
+    good = jaxdl.make_train_step(CE)
+
+    def step(state, batch, rng):  # from the 7th update on, the loss is inf
+        new_state, metrics = good(state, batch, rng)
+        return new_state, dict(metrics, train_loss=jnp.where(state.step >= 6, jnp.inf, metrics["train_loss"]))
+
+    with pytest.raises(FloatingPointError, match=r"^train_loss became NaN or inf at step 7 \(noticed at step 10\)"):
+        jaxdl.fit(_classifier(key, data), data, step, key=key, num_steps=30, batch_size=10, log_every=10,
+                  eval_every=100, progress=False)
+
+
+def test_debug_nans_points_at_the_operation(key):
+    data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
+    log_loss = lambda outputs, labels: jnp.log(outputs[:, 0] - 1e6)  # noqa: E731  (log of a negative: NaN)
+    with pytest.raises(FloatingPointError, match="invalid value \\(nan\\) encountered in log"):
+        jaxdl.fit(_classifier(key, data), data, jaxdl.make_train_step(log_loss), key=key, num_steps=5,
+                  batch_size=10, progress=False, debug_nans=True)
+
+
 def test_evaluate_counts_every_example_once(key):
     data = jaxdl.data.blobs(key=key, num_train=40, num_test=37)
     state = _classifier(key, data)
@@ -173,7 +194,7 @@ def test_diverged_state_is_never_checkpointed(tmp_path, key):
         new_state = new_state.replace(params=poisoned)
         return new_state, dict(metrics, train_param_norm=optax.tree.norm(poisoned))
 
-    with pytest.raises(FloatingPointError, match="train_param_norm became nan at step 4"):
+    with pytest.raises(FloatingPointError, match=r"train_param_norm became NaN or inf at step 4 .*last good checkpoint \(step 2\)"):
         jaxdl.fit(_classifier(key, data), data, step, key=key, num_steps=10, batch_size=10, workdir=tmp_path,
                   checkpoint_every=2, log_every=100, progress=False)
     steps = sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())
