@@ -38,6 +38,8 @@ class FitResult(NamedTuple):
 
 
 def _as_key(key) -> jax.Array:
+    if not isinstance(key, (jax.Array, np.ndarray)):
+        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__} {key!r}.")
     key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         return key
@@ -224,7 +226,9 @@ def fit(
         any training); FloatingPointError: a training metric became NaN or inf (the message
         names it and the step; the last good checkpoint stays in ``workdir``).
     """
-    check_fit_inputs(state, data, batch_size=batch_size, num_steps=num_steps, stacked=stacked)
+    check_fit_inputs(state, data, batch_size=batch_size, num_steps=num_steps, stacked=stacked,
+                     eval_every=eval_every, log_every=log_every, checkpoint_every=checkpoint_every,
+                     eval_batch_size=eval_batch_size, max_to_keep=max_to_keep)
     keys = _as_key(key)
     k = stack_size(state)
     if stacked and keys.shape != (k,):

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 from flax.training import train_state
@@ -79,6 +80,21 @@ def _is_injected(path) -> bool:
     return len(path) >= 2 and getattr(path[-2], "name", None) == "hyperparams"
 
 
+def _check_input_shape(input_shape) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of positive ints, or a ValueError/TypeError saying why not."""
+    if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+        input_shape = (input_shape,)
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(f"input_shape must be a tuple of ints (one example's shape, e.g. (40,)), "
+                        f"got {type(input_shape).__name__} {input_shape!r}.")
+    for d in input_shape:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"input_shape must hold ints, got {input_shape!r}.")
+        if d < 1:
+            raise ValueError(f"input_shape must hold positive sizes, got {tuple(input_shape)!r}.")
+    return tuple(int(d) for d in input_shape)
+
+
 def create_train_state(
     model: nn.Module,
     tx: optax.GradientTransformation,
@@ -103,7 +119,7 @@ def create_train_state(
     Returns:
       A ``TrainState`` with ``step == 0``.
     """
-    input_shape = tuple(int(d) for d in input_shape)
+    input_shape = _check_input_shape(input_shape)
     param_key, dropout_key = jax.random.split(key)
     variables = model.init({"params": param_key, "dropout": dropout_key},
                            jnp.zeros((1, *input_shape), jnp.float32), train=False)

@@ -26,18 +26,23 @@ def stack_size(state: TrainState) -> int | None:
     return int(shape[0]) if len(shape) == 1 else None
 
 
-def check_fit_inputs(state: TrainState, data: Dataset, *, batch_size, num_steps, stacked: bool) -> None:
+def check_fit_inputs(state: TrainState, data: Dataset, *, batch_size, num_steps, stacked: bool,
+                     **periods) -> None:
     """Validate a ``fit`` call: data type, sizes, the model's input and output widths.
 
     Raises:
       TypeError: ``data`` is not a ``Dataset``; sizes are not ints.
-      ValueError: batch larger than the data; negative step count; a feature shape the model
+      ValueError: batch larger than the data; negative step count; a period (``eval_every``,
+        ``log_every``, ...) below 1; a feature shape the model
         was not built for; a classifier whose output width cannot cover the labels; a
         ``stacked`` flag that disagrees with the state.
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"fit expects a jaxdl Dataset, got {type(data).__name__}.")
     batch_size = _positive_int("batch_size", batch_size)
+    for name, value in periods.items():  # eval_every, log_every, ...: None means "the default"
+        if value is not None:
+            _positive_int(name, value)
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
         raise ValueError(f"num_steps must be a non-negative int, got {num_steps!r}.")
     if batch_size > data.num_train:

@@ -44,7 +44,8 @@ class Dataset:
 
     def __post_init__(self):
         if self.num_classes is not None and (
-            not isinstance(self.num_classes, (int, np.integer)) or self.num_classes < 1
+            isinstance(self.num_classes, bool) or not isinstance(self.num_classes, (int, np.integer))
+            or self.num_classes < 1
         ):
             raise ValueError(f"{self.name}: num_classes must be a positive int or None, got {self.num_classes!r}.")
         for split in ("train", "test"):
@@ -68,6 +69,9 @@ class Dataset:
         where = f"{self.name}: x_{split}"
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise TypeError(f"{where} must be numeric, got dtype {x.dtype}.")
+        if np.issubdtype(x.dtype, np.complexfloating):
+            raise TypeError(f"{where} must be real, got dtype {x.dtype} (pass x.real, or split real and "
+                            f"imaginary parts into features).")
         if x.ndim < 2:
             raise ValueError(f"{where} must be [N, features...] (rank >= 2), got shape {x.shape}.")
         if x.shape[0] == 0:
@@ -89,8 +93,8 @@ class Dataset:
         if y.ndim == 0 or y.shape[0] != n:
             raise ValueError(f"{where} has shape {y.shape} but x_{split} has {n} examples.")
         if self.num_classes is None:  # regression
-            if y.dtype == object or not np.issubdtype(y.dtype, np.number):
-                raise TypeError(f"{where} must be numeric, got dtype {y.dtype}.")
+            if y.dtype == object or not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+                raise TypeError(f"{where} must be real numbers, got dtype {y.dtype}.")
             y = y.astype(np.float32)
             bad = ~np.isfinite(y)
             if bad.any():
