@@ -149,6 +149,57 @@ def _truncate_history(workdir: str, last_step: int) -> list[dict[str, Any]]:
     return kept
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled(train_step, eval_step, batch_size: int, n: int, padded: int, stacked: bool, mesh, debug_nans: bool):
+    """The jitted functions ``fit`` runs, cached on everything they close over, so a second
+    ``fit`` with the same step and sizes (a resumed run, another seed, a warm-up) reuses the
+    compiled programs instead of tracing and compiling them again.
+
+    Returns:
+      ``(train_fn, eval_fn, order_of_epoch)``: one step on batch ``batch_index`` of an epoch
+      (with the on-device divergence watch), the evaluation step, and the epoch's example order.
+    """
+    order_of_epoch = functools.partial(epoch_order, num_examples=n, padded_size=padded)
+
+    def step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key):
+        idx = jax.lax.dynamic_slice_in_dim(order, batch_index * batch_size, batch_size)
+        batch = {"x": x_all[idx], "y": y_all[idx],
+                 "mask": jax.lax.dynamic_slice_in_dim(mask, batch_index * batch_size, batch_size)}
+        if mesh is not None:
+            # Split the batch over the devices; XLA partitions the step and all-reduces the grads.
+            batch = jax.lax.with_sharding_constraint(batch, batch_sharding(mesh))
+        return train_step(state, batch, step_key)
+
+    if stacked:
+        step_on_batch = jax.vmap(step_on_batch, in_axes=(0, None, None, 0, None, None, 0))
+        order_of_epoch = jax.vmap(order_of_epoch, in_axes=(0, None))
+        eval_fn = jax.jit(jax.vmap(eval_step, in_axes=(0, None))) if eval_step else None
+    else:
+        eval_fn = jax.jit(eval_step) if eval_step else None
+
+    def watched_step(state, watch, x_all, y_all, order, mask, batch_index, step, step_key):
+        """One step plus, on the device, the running loss sum and the first step at which any
+        metric became NaN/inf (a bit per metric, in sorted name order): detection costs no
+        host sync, and the report names the exact step even when checked only every
+        ``log_every`` steps."""
+        state, metrics = step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key)
+        bits = sum(jnp.any(~jnp.isfinite(metrics[name])).astype(jnp.int32) << i
+                   for i, name in enumerate(sorted(metrics)))
+        newly = (watch["first_bad_step"] < 0) & (bits != 0)
+        watch = {"first_bad_step": jnp.where(newly, step + 1, watch["first_bad_step"]),
+                 "bad_metrics": jnp.where(newly, bits, watch["bad_metrics"]),
+                 "loss_sum": watch["loss_sum"] + metrics["train_loss"]}
+        return state, watch, metrics
+
+    # debug_nans re-runs a failing step op by op on its inputs, which donation would have freed.
+    donate = () if debug_nans else (0, 1)
+    if mesh is not None:
+        train_fn = jax.jit(watched_step, donate_argnums=donate, out_shardings=replicated(mesh))
+    else:
+        train_fn = jax.jit(watched_step, donate_argnums=donate)
+    return train_fn, eval_fn, jax.jit(order_of_epoch)
+
+
 def fit(
     state: TrainState,
     data: Dataset,
@@ -285,43 +336,11 @@ def fit(
     elif len(devices) == 1:
         state, x_train, y_train, mask_epoch = jax.device_put((state, x_train, y_train, mask_epoch), devices[0])
 
-    order_of_epoch = functools.partial(epoch_order, num_examples=n, padded_size=padded)
-    def step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key):
-        idx = jax.lax.dynamic_slice_in_dim(order, batch_index * batch_size, batch_size)
-        batch = {"x": x_all[idx], "y": y_all[idx],
-                 "mask": jax.lax.dynamic_slice_in_dim(mask, batch_index * batch_size, batch_size)}
-        if mesh is not None:
-            # Split the batch over the devices; XLA partitions the step and all-reduces the grads.
-            batch = jax.lax.with_sharding_constraint(batch, batch_sharding(mesh))
-        return train_step(state, batch, step_key)
-
-    if stacked:
-        step_on_batch = jax.vmap(step_on_batch, in_axes=(0, None, None, 0, None, None, 0))
-        order_of_epoch = jax.vmap(order_of_epoch, in_axes=(0, None))
-        eval_fn = jax.jit(jax.vmap(eval_step, in_axes=(0, None))) if eval_step else None
-    else:
-        eval_fn = jax.jit(eval_step) if eval_step else None
-    def watched_step(state, watch, x_all, y_all, order, mask, batch_index, step, step_key):
-        """One step plus, on the device, the running loss sum and the first step at which any
-        metric became NaN/inf (a bit per metric, in sorted name order): detection costs no
-        host sync, and the report names the exact step even when checked only every
-        ``log_every`` steps."""
-        state, metrics = step_on_batch(state, x_all, y_all, order, mask, batch_index, step_key)
-        bits = sum(jnp.any(~jnp.isfinite(metrics[name])).astype(jnp.int32) << i
-                   for i, name in enumerate(sorted(metrics)))
-        newly = (watch["first_bad_step"] < 0) & (bits != 0)
-        watch = {"first_bad_step": jnp.where(newly, step + 1, watch["first_bad_step"]),
-                 "bad_metrics": jnp.where(newly, bits, watch["bad_metrics"]),
-                 "loss_sum": watch["loss_sum"] + metrics["train_loss"]}
-        return state, watch, metrics
-
-    # debug_nans re-runs a failing step op by op on its inputs, which donation would have freed.
-    donate = () if debug_nans else (0, 1)
-    if mesh is not None:
-        train_fn = jax.jit(watched_step, donate_argnums=donate, out_shardings=replicated(mesh))
-    else:
-        train_fn = jax.jit(watched_step, donate_argnums=donate)
-    order_of_epoch = jax.jit(order_of_epoch)
+    settings = (train_step, eval_step, batch_size, n, padded, stacked, mesh, bool(debug_nans))
+    try:
+        train_fn, eval_fn, order_of_epoch = _compiled(*settings)
+    except TypeError:  # an unhashable step (a callable object): build without the cache
+        train_fn, eval_fn, order_of_epoch = _compiled.__wrapped__(*settings)
 
     start = int(np.asarray(state.step).reshape(-1)[0])
     clock = time.perf_counter()

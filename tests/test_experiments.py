@@ -70,6 +70,15 @@ def test_diverging_run_exits_non_zero_and_keeps_its_checkpoint(tmp_path):
     assert not (tmp_path / "metrics.json").exists()  # no results reported for a failed run
 
 
+def test_long_run_memory_benchmark_quick(tmp_path):
+    stdout = _run("benchmarks/long_run_memory.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "long_run_memory.json").read_text())
+    assert result["steps"] == 2000 and result["history_records"] == 4  # evaluations at 1k, 2k, 3k, 4k
+    assert 0 < result["rss_start_mib"] <= result["rss_peak_mib"] and result["samples"] >= 3
+    assert (tmp_path / "long_run_memory.png").stat().st_size > 5_000
+    assert "growth" in stdout
+
+
 def test_train_step_benchmark_quick(tmp_path):
     stdout = _run("benchmarks/train_step.py", "--quick", "--out", tmp_path)
     result = json.loads((tmp_path / "train_step.json").read_text())
