@@ -347,9 +347,14 @@ def fit(
     elapsed_before = history[-1]["seconds"] if history else 0.0
     loss_shape = (k,) if stacked else ()
 
+    def place(tree):
+        # Committed where the step's outputs live: an uncommitted input would be a different
+        # jit cache key from the committed one the step returns, and compile the step twice.
+        return replicate(tree, mesh) if mesh is not None else jax.device_put(tree, devices[0])
+
     def fresh_watch():
-        return {"first_bad_step": jnp.array(-1, jnp.int32), "bad_metrics": jnp.array(0, jnp.int32),
-                "loss_sum": jnp.zeros(loss_shape, jnp.float32)}
+        return place({"first_bad_step": jnp.array(-1, jnp.int32), "bad_metrics": jnp.array(0, jnp.int32),
+                      "loss_sum": jnp.zeros(loss_shape, jnp.float32)})
 
     watch, loss_count, metric_names = fresh_watch(), 0, []
     order, order_epoch = None, -1
@@ -403,7 +408,7 @@ def fit(
                 if done % eval_every == 0 or done == num_steps:
                     check_finite(done)
                     entry = record(done)
-                    watch, loss_count = {**watch, "loss_sum": jnp.zeros(loss_shape, jnp.float32)}, 0
+                    watch, loss_count = {**watch, "loss_sum": place(jnp.zeros(loss_shape, jnp.float32))}, 0
                     if "eval_accuracy" in entry:
                         bar.set_postfix(loss=f"{np.mean(entry['train_loss']):.4f}",
                                         test_acc=f"{np.mean(entry['eval_accuracy']):.3f}", refresh=False)
