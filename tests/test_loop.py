@@ -201,3 +201,20 @@ def test_diverged_state_is_never_checkpointed(tmp_path, key):
     assert steps == [2]
     restored, _ = jaxdl.Checkpointer(tmp_path / "checkpoints").restore(_classifier(key, data))
     assert all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(restored.params))
+
+
+def test_fit_compiles_its_step_once_and_reuses_it(tmp_path, key):
+    """Evaluations reset the on-device loss sum and a resumed call starts a new loop: neither
+    may change the step's jit cache key (a committed vs uncommitted input is a new key)."""
+    from jaxdl.loop import _compiled
+
+    data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
+    step, eval_step = jaxdl.make_train_step(CE), jaxdl.make_eval_step(CE)
+    model, tx = jaxdl.MLP(features=(16, 3)), optax.adam(1e-2)  # the state's static fields: one model, one tx
+    for num_steps in (8, 16):  # the second call resumes from the workdir and reuses the program
+        state = jaxdl.create_train_state(model, tx, key=key, input_shape=data.input_shape)
+        jaxdl.fit(state, data, step, key=key, num_steps=num_steps, batch_size=10,
+                  eval_step=eval_step, eval_every=2, workdir=tmp_path, progress=False)
+    train_fn, eval_fn, _ = _compiled(step, eval_step, 10, 40, 40, False, None, False)
+    assert train_fn._cache_size() == 1
+    assert eval_fn._cache_size() == 1
