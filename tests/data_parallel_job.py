@@ -105,6 +105,15 @@ def main(out: str, workdir: str) -> None:
     results["diffs"]["fit/default"] = max_diff(default.state.params, fit_ref.params)
     results["fit_default_devices"] = len(jax.tree.leaves(default.state.params)[0].sharding.device_set)
 
+    # A stack of 3 runs (vmapped) on 8 devices: each run's batch split over the devices.
+    def run_stacked(devs):
+        keys = jax.random.split(jax.random.key(0), 3)
+        st = jax.vmap(lambda k: jaxdl.create_train_state(model, tx, key=k, input_shape=data.input_shape))(keys)
+        return jaxdl.fit(st, data, jaxdl.make_train_step(jaxdl.softmax_cross_entropy, regularizer=regularizer),
+                         key=jax.random.split(rng, 3), num_steps=STEPS, batch_size=BATCH, progress=False,
+                         devices=devs, stacked=True).state
+    results["diffs"]["fit_stacked/8"] = max_diff(run_stacked(jax.devices()).params, run_stacked(jax.devices()[:1]).params)
+
     # Checkpoints of a run on 8 devices: stop at step 10, resume to 20, compare with one run.
     run_fit(jax.devices(), os.path.join(workdir, "fit8"), num_steps=10)
     resumed = run_fit(jax.devices(), os.path.join(workdir, "fit8"))

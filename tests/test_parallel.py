@@ -40,7 +40,7 @@ def test_jit_over_a_mesh_really_splits_the_batch(results, n):
     assert results[f"jit_mesh_all_reduce/{n}"], "no all-reduce: the step was not partitioned"
 
 
-@pytest.mark.parametrize("name", ["fit/2", "fit/8", "fit/default"])
+@pytest.mark.parametrize("name", ["fit/2", "fit/8", "fit/default", "fit_stacked/8"])
 def test_fit_is_data_parallel_and_equals_one_device(results, name):
     assert results["diffs"][name] <= 1e-5
 
