@@ -2,6 +2,7 @@
 resumes exactly from the previous complete one; a checkpoint of another model is refused with
 the leaf named; nothing is unpickled."""
 
+import gc
 import glob
 import os
 import re
@@ -18,6 +19,15 @@ CE = jaxdl.softmax_cross_entropy
 # tensorstore's reader may leave an asyncio callback behind after a failed read of a damaged
 # file; that is its cleanup, not ours.
 READ_ERROR_NOISE = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = READ_ERROR_NOISE
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage():
+    # Collect here, so that noise is reported (and filtered) in this module, not in whichever
+    # test runs next in the worker.
+    yield
+    gc.collect()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
