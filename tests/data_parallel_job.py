@@ -16,37 +16,17 @@ import json  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
 import jaxdl  # noqa: E402
 
-STEPS, BATCH = 20, 64
-
-
-def max_diff(a, b) -> float:
-    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+from parallel_problem import BATCH, STEPS, max_diff, problem  # noqa: E402
 
 
 def main(out: str, workdir: str) -> None:
-    data = jaxdl.data.spirals(key=jax.random.key(3), num_train=200, num_test=40)
-    model = jaxdl.MLP(features=(32, 32, 2))
-    # Plain momentum SGD, not Adam: Adam's update is invariant to the gradient's scale and
-    # would hide a gradient counted num_devices times.
-    tx = optax.sgd(0.1, momentum=0.9)
+    p = problem()
+    data, model, tx, regularizer, rng, batches = (p[k] for k in ("data", "model", "tx", "regularizer", "rng", "batches"))
     state0 = jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape)
-    regularizer = lambda p: 1e-3 * jaxdl.l2_penalty(p)  # noqa: E731  (must be added exactly once)
-    rng = jax.random.key(1)
-    # 20 batches of 64 examples; the last 5 of each are masked out (a padded last batch), so
-    # the normalisation by the *global* count of real examples is checked too.
-    order = np.asarray(jax.random.permutation(jax.random.key(2), 200))
-    batches = []
-    for s in range(STEPS):
-        idx = np.resize(order, 200 * 7)[s * BATCH:(s + 1) * BATCH]
-        mask = (np.arange(BATCH) < BATCH - 5).astype(np.float32)
-        batches.append({"x": data.x_train[idx], "y": data.y_train[idx], "mask": mask})
 
     single = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy, regularizer=regularizer))
     ref = state0

@@ -3,7 +3,8 @@
 
 Every process runs this same script (as on a GPU cluster or a TPU pod; there,
 ``jax.distributed.initialize()`` finds its arguments in the environment). Each process owns
-one CPU device and feeds its own half of every global batch; the 20-step result must equal
+one CPU device and feeds its own half of every global batch (parallel_problem.py: the same
+problem as the 8-device job, masked examples included); the 20-step result must equal
 one process training on the full batches. CPU collectives go through gloo.
 """
 
@@ -16,9 +17,6 @@ import json  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-STEPS, BATCH = 20, 64
 
 
 def main(process_id: int, num_processes: int, port: int, out: str) -> None:
@@ -26,17 +24,12 @@ def main(process_id: int, num_processes: int, port: int, out: str) -> None:
     jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=num_processes,
                                process_id=process_id, initialization_timeout=120)
     import jaxdl  # after initialize, so nothing touches the backend before it
+    from parallel_problem import BATCH, STEPS, max_diff, problem
 
-    data = jaxdl.data.spirals(key=jax.random.key(3), num_train=200, num_test=40)
-    model = jaxdl.MLP(features=(32, 32, 2))
-    tx = optax.sgd(0.1, momentum=0.9)  # scale-sensitive, unlike Adam
+    p = problem()
+    data, model, tx, rng, batches = (p[k] for k in ("data", "model", "tx", "rng", "batches"))
     state0 = jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape)
-    train_step = jaxdl.make_train_step(jaxdl.softmax_cross_entropy,
-                                       regularizer=lambda p: 1e-3 * jaxdl.l2_penalty(p))
-    rng = jax.random.key(1)
-    order = np.asarray(jax.random.permutation(jax.random.key(2), 200))
-    batches = [{"x": data.x_train[idx], "y": data.y_train[idx]}
-               for idx in (np.resize(order, 200 * 7)[s * BATCH:(s + 1) * BATCH] for s in range(STEPS))]
+    train_step = jaxdl.make_train_step(jaxdl.softmax_cross_entropy, regularizer=p["regularizer"])
 
     # Reference: this process alone, its own device, the full batches.
     single = jax.jit(train_step)
@@ -55,7 +48,7 @@ def main(process_id: int, num_processes: int, port: int, out: str) -> None:
         local = jax.tree.map(lambda a: a[mine], b)
         state, metrics = step(state, jaxdl.shard_batch(local, mesh), rng)
     params = jax.device_get(state.params)  # replicated: every process can read it
-    diff = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(ref_params)))
+    diff = max_diff(params, ref_params)
 
     # fit itself, on the global mesh (every process passes the same data and key).
     fitted = jaxdl.fit(jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape),
@@ -64,8 +57,7 @@ def main(process_id: int, num_processes: int, port: int, out: str) -> None:
     fit_local = jaxdl.fit(jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape),
                           data, train_step, key=rng, num_steps=STEPS, batch_size=BATCH, progress=False,
                           devices=jax.local_devices()[:1])
-    fit_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(
-        jax.tree.leaves(jax.device_get(fitted.state.params)), jax.tree.leaves(jax.device_get(fit_local.state.params))))
+    fit_diff = max_diff(jax.device_get(fitted.state.params), jax.device_get(fit_local.state.params))
     result = {
         "process_id": process_id,
         "process_count": jax.process_count(),
