@@ -302,10 +302,20 @@ def fit(
     }
 
     devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("fit: devices is empty; pass at least one device (or None for all).")
     mesh = data_mesh(devices) if len(devices) > 1 else None
-    if mesh is not None:
-        # Placed before the restore, so restored arrays take the same (replicated) sharding.
-        state = replicate(state, mesh)
+
+    def place(tree):
+        # Everything the step takes is committed where its outputs live: an uncommitted input
+        # would be a different jit cache key from the committed one the step returns, and
+        # compile the step twice.
+        return replicate(tree, mesh) if mesh is not None else jax.device_put(tree, devices[0])
+
+    # A fresh TrainState's step is the Python int 0 (weakly typed in jit); a restored one is
+    # int32. One dtype for both, so a fresh and a resumed run share the compiled step. Placed
+    # before the restore, so restored arrays take the same sharding.
+    state = place(state.replace(step=jnp.asarray(state.step, jnp.int32)))
 
     history: list[dict[str, Any]] = []
     checkpointer = None
@@ -331,10 +341,7 @@ def fit(
 
     x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
     mask_epoch = jnp.asarray(np.arange(padded) < n, jnp.float32)
-    if mesh is not None:
-        x_train, y_train, mask_epoch = replicate((x_train, y_train, mask_epoch), mesh)
-    elif len(devices) == 1:
-        state, x_train, y_train, mask_epoch = jax.device_put((state, x_train, y_train, mask_epoch), devices[0])
+    x_train, y_train, mask_epoch = place((x_train, y_train, mask_epoch))
 
     settings = (train_step, eval_step, batch_size, n, padded, stacked, mesh, bool(debug_nans))
     try:
@@ -347,16 +354,11 @@ def fit(
     elapsed_before = history[-1]["seconds"] if history else 0.0
     loss_shape = (k,) if stacked else ()
 
-    def place(tree):
-        # Committed where the step's outputs live: an uncommitted input would be a different
-        # jit cache key from the committed one the step returns, and compile the step twice.
-        return replicate(tree, mesh) if mesh is not None else jax.device_put(tree, devices[0])
-
     def fresh_watch():
         return place({"first_bad_step": jnp.array(-1, jnp.int32), "bad_metrics": jnp.array(0, jnp.int32),
                       "loss_sum": jnp.zeros(loss_shape, jnp.float32)})
 
-    watch, loss_count, metric_names = fresh_watch(), 0, []
+    watch, loss_count, metric_names, checked_at = fresh_watch(), 0, [], -1
     order, order_epoch = None, -1
     bar = tqdm(total=num_steps, initial=min(start, num_steps), disable=not progress,
                desc=description, dynamic_ncols=True, leave=True)
@@ -375,6 +377,10 @@ def fit(
         return entry
 
     def check_finite(done: int) -> None:
+        nonlocal checked_at
+        if checked_at == done:  # logging, evaluation and checkpoint can fall on one step: sync once
+            return
+        checked_at = done
         first_bad = int(watch["first_bad_step"])
         if first_bad < 0:
             return
