@@ -164,6 +164,55 @@ def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, paddi
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("x_shape,k_shape,padding", [((3, 28, 28, 1), (5, 5, 1, 6), 2), ((2, 14, 14, 6), (5, 5, 6, 16), 0),
+                                                     ((2, 10, 6, 3), (3, 3, 3, 4), 1)])
+def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, padding, key):
+    kx, kk, kg = jax.random.split(key, 3)
+    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
+    ref = lambda x, k: jaxdl.pool2d(jax.lax.conv_general_dilated(  # noqa: E731
+        x, k, (1, 1), ((padding, padding),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")), "max", 2)
+    fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, padding)  # noqa: E731
+    out = ref(x, kernel)
+    assert fast(x, kernel).shape == out.shape
+    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
+    g = jax.random.normal(kg, out.shape)
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
+    with pytest.raises(ValueError, match="output size 27 .* is odd"):
+        jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
+    with pytest.raises(ValueError, match=r"square kernel \[F, F, C, O\]"):
+        jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 2)), jnp.zeros((5, 5, 1, 3)))
+
+
+@pytest.mark.parametrize("activation,pooling", [("relu", "max"), ("tanh", "max"), ("tanh", "avg")])
+def test_lenet5_toeplitz_equals_xla_with_gradients(activation, pooling, key):
+    """The banded LeNet-5 (pool fused into the matmul when pooling is max) is the same
+    function of the same parameters as the XLA-convolution one, value and gradient."""
+    kx, ky = jax.random.split(key)
+    x, y = jax.random.normal(kx, (4, 28, 28, 1)), jax.random.randint(ky, (4,), 0, 10)
+    xla = jaxdl.LeNet5(activation=activation, pooling=pooling)
+    fast = jaxdl.LeNet5(activation=activation, pooling=pooling, conv_impl="toeplitz")
+    params = xla.init(key, x)["params"]
+    loss = lambda m: lambda p: jaxdl.softmax_cross_entropy(m.apply({"params": p}, x), y).mean()  # noqa: E731
+    (la, ga), (lb, gb) = jax.value_and_grad(loss(fast))(params), jax.value_and_grad(loss(xla))(params)
+    np.testing.assert_allclose(la, lb, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb)):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_conv2d_max_pool_is_the_same_for_both_impls(key):
+    x = jax.random.normal(key, (2, 12, 10, 3))
+    variables = jaxdl.Conv2D(4, 3, padding=1, max_pool=True).init(key, x)
+    out = jaxdl.Conv2D(4, 3, padding=1, max_pool=True).apply(variables, x)
+    assert out.shape == (2, 6, 5, 4)
+    np.testing.assert_allclose(jaxdl.Conv2D(4, 3, padding=1, max_pool=True, impl="toeplitz").apply(variables, x),
+                               out, rtol=1e-4, atol=1e-5)
+
+
 def test_lenet5_conv_impls_share_parameters_and_function(key):
     x = jax.random.normal(key, (4, 28, 28, 1))
     variables = jaxdl.LeNet5().init(key, x)

@@ -2,7 +2,7 @@
 
 from jaxdl.models.cnn import CONV_IMPLS, VGG, AlexNet, Conv2D, LeNet5, SmallCNN, batch_norm, pool2d
 from jaxdl.models.cnn1d import CNN1D
-from jaxdl.models.conv import conv_output_size, same_padding, toeplitz_conv2d
+from jaxdl.models.conv import conv_output_size, same_padding, toeplitz_conv2d, toeplitz_conv2d_maxpool
 from jaxdl.models.components import ACTIVATIONS, KERNEL_INITS, get_activation, get_kernel_init
 from jaxdl.models.linear import LinearRegression, LogisticRegression, Perceptron, least_squares
 from jaxdl.models.inception import InceptionModule, InceptionNet
@@ -37,6 +37,7 @@ __all__ = [
     "conv_output_size",
     "same_padding",
     "toeplitz_conv2d",
+    "toeplitz_conv2d_maxpool",
     "Conv2D",
     "CONV_IMPLS",
     "BiGRU",
