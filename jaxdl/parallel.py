@@ -13,6 +13,10 @@ is a sum over shards). The same code runs on
   ``jax.devices()`` lists the devices of every process, the mesh spans them, and each
   process feeds only its own slice of the global batch (``shard_batch``).
 
+With several fake CPU devices in one process, keep one step in flight in loops of your own
+(``jax.block_until_ready`` on each step's output): jaxlib 0.10.2's in-process CPU all-reduce
+deadlocked with many queued steps (README, "Many devices, many hosts"); ``fit`` does this.
+
 The explicit-collective alternative (``make_train_step(..., axis_name="data")`` under
 ``jax.pmap`` or ``jax.shard_map``) gives the same numbers; see ``jaxdl.train``.
 """
