@@ -6,7 +6,7 @@
 Measures, in one process and on the same batch, steps/s of
   * ``flax-baseline``: plain Flax LeNet-5 (``nn.Conv`` + ``nn.max_pool``), what jaxdl started from,
   * ``jaxdl-xla``: ``jaxdl.LeNet5()`` (XLA convolutions, strided-slice pooling),
-  * ``jaxdl-toeplitz``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (convolutions as banded matmuls),
+  * ``jaxdl-toeplitz``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul convolutions, each fused with its max pool),
   * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
     baseline of the ratio),
 and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxdl train steps
