@@ -178,13 +178,13 @@ class LeNet5(nn.Module):
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("LeNet5", x)
         act = get_activation(self.activation)
-        if self.conv_impl == "toeplitz" and self.pooling == "max" and self.activation in _NON_DECREASING:
-            # Pool inside the banded matmul, then the activation on a quarter of the numbers.
-            x = act(_conv(6, 5, self.padding, "c1", x, impl="toeplitz", max_pool=True))
-            x = act(_conv(16, 5, 0, "c3", x, impl="toeplitz", max_pool=True))
-        else:
-            x = pool2d(act(_conv(6, 5, self.padding, "c1", x, impl=self.conv_impl)), self.pooling, 2)
-            x = pool2d(act(_conv(16, 5, 0, "c3", x, impl=self.conv_impl)), self.pooling, 2)
+        # Banded convolutions pool inside the matmul, then activate a quarter of the numbers.
+        fused = self.conv_impl == "toeplitz" and self.pooling == "max" and self.activation in _NON_DECREASING
+        for features, padding, name in ((6, self.padding, "c1"), (16, 0, "c3")):
+            if fused:
+                x = act(_conv(features, 5, padding, name, x, impl="toeplitz", max_pool=True))
+            else:
+                x = pool2d(act(_conv(features, 5, padding, name, x, impl=self.conv_impl)), self.pooling, 2)
         x = x.reshape(x.shape[0], -1)
         x = act(nn.Dense(120, name="f5")(x))
         x = act(nn.Dense(84, name="f6")(x))
