@@ -178,7 +178,9 @@ class Sweep:
                 return states, jax.vmap(lambda key: jax.random.fold_in(key, 1))(keys)
 
             self._inits[cache_key] = jit_once(init_members, out_shardings=sharding)
-        return self._inits[cache_key](jnp.asarray(seeds), {n: jnp.asarray(hyperparams[n]) for n in names})
+        # Host (numpy) inputs go straight onto the member sharding; jnp arrays would land on
+        # one device first and be split by two more compiled programs (~0.1 s of a cold sweep).
+        return self._inits[cache_key](np.asarray(seeds), {n: np.asarray(hyperparams[n]) for n in names})
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
             num_steps: int, data_seed: int = 0) -> SweepResult:
