@@ -22,3 +22,23 @@ def time_steps(step, state, batch, key, *, steps: int, rounds: int) -> tuple[flo
         jax.block_until_ready((state, metrics))
         per_step.append((time.perf_counter() - t) / steps)
     return float(np.median(per_step)), state
+
+
+def interleaved_rates(runners: dict, *, steps: int, rounds: int) -> dict[str, float]:
+    """Median steps/s of each runner, timed in alternating rounds.
+
+    ``runners`` maps a name to ``run(n)``, which does ``n`` steps and returns when they are
+    finished (its first call compiles or warms up and is not timed). Round ``r`` times every
+    runner once before round ``r + 1`` starts, so a slow spell of a shared machine hits all
+    of them, not whichever happened to run then: the ratios between them are what is
+    compared.
+    """
+    for run in runners.values():
+        run(1)
+    seconds = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            t = time.perf_counter()
+            run(steps)
+            seconds[name].append((time.perf_counter() - t) / steps)
+    return {name: float(1.0 / np.median(s)) for name, s in seconds.items()}

@@ -3,7 +3,8 @@
     python benchmarks/conv_step.py            # full measurement (PyTorch too, when importable)
     python benchmarks/conv_step.py --quick    # tiny, for tests
 
-Measures, in one process and on the same batch, steps/s of
+Measures, in one process and on the same batch, in alternating rounds (every variant once
+per round, the median round counts), steps/s of
   * ``flax-baseline``: plain Flax LeNet-5 (``nn.Conv`` + ``nn.max_pool``), what jaxdl started from,
   * ``jaxdl-xla``: ``jaxdl.LeNet5()`` (XLA convolutions, strided-slice pooling),
   * ``jaxdl-toeplitz``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul convolutions, each fused with its max pool),
@@ -16,15 +17,13 @@ and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxd
 from __future__ import annotations
 
 import argparse
-import time
 
 import flax.linen as nn
 import jax
-import numpy as np
 import optax
 
 import jaxdl
-from common import output_dir, save_json, time_steps
+from common import interleaved_rates, output_dir, save_json
 
 
 class FlaxLeNet5(nn.Module):
@@ -39,17 +38,25 @@ class FlaxLeNet5(nn.Module):
         return nn.Dense(10)(x)
 
 
-def jax_steps_per_second(model, input_shape, batch_size, steps, rounds) -> float:
+def jax_runner(model, input_shape, batch_size):
+    """``run(n)``: ``n`` jaxdl train steps (jit, donated state) of ``model`` on one fixed batch."""
     key = jax.random.key(0)
     x = jax.random.normal(key, (batch_size, *input_shape))
     batch = {"x": x, "y": jax.random.randint(key, (batch_size,), 0, 10)}
     state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape)
     step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0)
-    seconds, _ = time_steps(step, state, batch, key, steps=steps, rounds=rounds)
-    return 1.0 / seconds
+
+    def run(n):
+        nonlocal state
+        for _ in range(n):
+            state, metrics = step(state, batch, key)
+        jax.block_until_ready((state, metrics))
+
+    return run
 
 
-def torch_results(batch_size, steps, rounds, resnet_steps) -> dict | None:
+def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
+    """PyTorch eager ``run(n)`` callables: ``(lenet5 variants, {"torch_resnet20": ...}, info)``."""
     try:
         import torch
     except ImportError:
@@ -91,37 +98,30 @@ def torch_results(batch_size, steps, rounds, resnet_steps) -> dict | None:
                 c_in = c
         return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 10))
 
-    def rate(model, x, y, fused, n, r):
+    def runner(model, x, y, fused):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
 
-        def step():
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
-
-        for _ in range(3):
-            step()
-        rates = []
-        for _ in range(r):
-            start = time.perf_counter()
+        def run(n):
             for _ in range(n):
-                step()
-            rates.append(n / (time.perf_counter() - start))
-        return float(np.median(rates))
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+
+        return run
 
     y = torch.randint(0, 10, (batch_size,))
     x = torch.randn(batch_size, 1, 28, 28)
-    out = {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
+    lenet = {}
     for channels_last in (False, True):
         for fused in (False, True):
             model, xx = LeNet(), x
             if channels_last:
                 model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-            name = f"torch_lenet5_{'channels_last' if channels_last else 'nchw'}_{'fused' if fused else 'foreach'}"
-            out[name] = rate(model, xx, y, fused, steps, rounds)
+            lenet[f"torch_lenet5_{'channels_last' if channels_last else 'nchw'}_{'fused' if fused else 'foreach'}"] = \
+                runner(model, xx, y, fused)
     x = torch.randn(batch_size, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    out["torch_resnet20"] = rate(resnet20().to(memory_format=torch.channels_last), x, y, True, resnet_steps, 1)
-    return out
+    resnet = {"torch_resnet20": runner(resnet20().to(memory_format=torch.channels_last), x, y, True)}
+    return lenet, resnet, {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
 def main(argv=None) -> dict:
@@ -129,37 +129,44 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=100, help="LeNet-5 steps per timing round")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--resnet-steps", type=int, default=10)
+    p.add_argument("--resnet-steps", type=int, default=5, help="ResNet-20 steps per timing round")
+    p.add_argument("--resnet-rounds", type=int, default=3)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--out", default="runs/benchmarks")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.batch_size, args.steps, args.rounds, args.resnet_steps, args.no_torch = 8, 3, 1, 1, True
+        args.batch_size, args.steps, args.rounds, args.resnet_steps, args.resnet_rounds = 8, 3, 1, 1, 1
+        args.no_torch = True
     output_dir(args.out)
     b = args.batch_size
     result = {"device": jax.devices()[0].device_kind, "backend": jax.default_backend(), "batch_size": b}
-    lenet = {"flax-baseline": FlaxLeNet5(), "jaxdl-xla": jaxdl.LeNet5(), "jaxdl-toeplitz": jaxdl.LeNet5(conv_impl="toeplitz")}
-    for name, model in lenet.items():
-        result[f"lenet5_{name}"] = jax_steps_per_second(model, (28, 28, 1), b, args.steps, args.rounds)
-        print(f"  LeNet-5 {name:16s} {result[f'lenet5_{name}']:8.1f} steps/s", flush=True)
-    resnet = jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4)
-    result["resnet20_jaxdl"] = jax_steps_per_second(resnet, (32, 32, 3), b, args.resnet_steps, 1)
-    print(f"  ResNet-20 jaxdl          {result['resnet20_jaxdl']:8.2f} steps/s ({b * result['resnet20_jaxdl']:.0f} images/s)")
+    lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b) for name, model in (
+        ("flax-baseline", FlaxLeNet5()), ("jaxdl-xla", jaxdl.LeNet5()),
+        ("jaxdl-toeplitz", jaxdl.LeNet5(conv_impl="toeplitz")))}
+    resnet = {"resnet20_jaxdl": jax_runner(jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4),
+                                           (32, 32, 3), b)}
+    torch_lenet = {}
     if not args.no_torch:
-        torch_out = torch_results(b, args.steps, args.rounds, args.resnet_steps)
+        torch_out = torch_runners(b)
         if torch_out is None:
             print("PyTorch is not importable: JAX numbers only.")
         else:
-            result.update(torch_out)
-            for name, value in torch_out.items():
-                if name.startswith("torch_lenet5") or name == "torch_resnet20":
-                    print(f"  {name:34s} {value:8.2f} steps/s")
-    best_jax = max(result[f"lenet5_{n}"] for n in lenet)
+            torch_lenet, torch_resnet, info = torch_out
+            lenet.update(torch_lenet)
+            resnet.update(torch_resnet)
+            result.update(info)
+    result.update(interleaved_rates(lenet, steps=args.steps, rounds=args.rounds))
+    result.update(interleaved_rates(resnet, steps=args.resnet_steps, rounds=args.resnet_rounds))
+    for name in lenet:
+        print(f"  {name:34s} {result[name]:8.1f} steps/s")
+    for name in resnet:
+        print(f"  {name:34s} {result[name]:8.2f} steps/s ({b * result[name]:.0f} images/s)")
+    lenet_jax = [n for n in lenet if not n.startswith("torch")]
+    best_jax = max(result[n] for n in lenet_jax)
     ratios = {"jaxdl best / flax-baseline (LeNet-5)": best_jax / result["lenet5_flax-baseline"]}
-    torch_lenet = [v for k, v in result.items() if k.startswith("torch_lenet5")]
     if torch_lenet:
-        ratios["jaxdl best / torch best (LeNet-5)"] = best_jax / max(torch_lenet)
+        ratios["jaxdl best / torch best (LeNet-5)"] = best_jax / max(result[n] for n in torch_lenet)
         ratios["jaxdl / torch (ResNet-20)"] = result["resnet20_jaxdl"] / result["torch_resnet20"]
     for name, value in ratios.items():
         print(f"  {name:40s} {value:6.2f}x")

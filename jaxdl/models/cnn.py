@@ -64,6 +64,8 @@ class Conv2D(nn.Module):
 
     ``max_pool=True`` follows the convolution (and bias) with a 2x2 max pool of stride 2,
     fused into the banded matmul for ``impl="toeplitz"`` (``toeplitz_conv2d_maxpool``).
+    ``tile`` (``impl="toeplitz"`` only) cuts the output width into tiles of that many
+    columns that share one smaller band (see ``toeplitz_conv2d``); ``None``: the whole width.
     """
 
     features: int
@@ -74,9 +76,12 @@ class Conv2D(nn.Module):
     impl: str = "xla"
     exact: bool = True
     max_pool: bool = False
+    tile: int | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        if self.tile is not None and self.impl != "toeplitz":
+            raise ValueError(f"tile={self.tile} applies to impl='toeplitz' only, got impl={self.impl!r}.")
         for n in x.shape[1:3]:
             conv_output_size(n, self.size, padding=self.padding, stride=self.stride, exact=self.exact)
         if self.impl not in CONV_IMPLS:
@@ -87,9 +92,9 @@ class Conv2D(nn.Module):
                 raise ValueError(f"impl='toeplitz' computes stride-1 convolutions only, got stride {self.stride}.")
             if self.max_pool:
                 # The bias is the same for the four members of a window, so it is added after the max.
-                y = toeplitz_conv2d_maxpool(x, kernel, self.padding)
+                y = toeplitz_conv2d_maxpool(x, kernel, self.padding, tile=self.tile)
                 return y + self._bias() if self.use_bias else y
-            y = toeplitz_conv2d(x, kernel, self.padding)
+            y = toeplitz_conv2d(x, kernel, self.padding, tile=self.tile)
         else:
             y = jax.lax.conv_general_dilated(x, kernel, (self.stride, self.stride), ((self.padding, self.padding),) * 2,
                                              dimension_numbers=("NHWC", "HWIO", "NHWC"))
@@ -105,8 +110,9 @@ CONV_IMPLS = ("xla", "toeplitz")
 
 
 def _conv(features: int, size: int, padding: int, name: str, x: jax.Array, *, stride: int = 1,
-          use_bias: bool = True, exact: bool = True, impl: str = "xla", max_pool: bool = False) -> jax.Array:
-    return Conv2D(features, size, padding, stride, use_bias, impl, exact, max_pool, name=name)(x)
+          use_bias: bool = True, exact: bool = True, impl: str = "xla", max_pool: bool = False,
+          tile: int | None = None) -> jax.Array:
+    return Conv2D(features, size, padding, stride, use_bias, impl, exact, max_pool, tile, name=name)(x)
 
 
 # Activations with a(max(y)) == max(a(y)), which may therefore follow a max pool instead of precede it.
@@ -173,18 +179,23 @@ class LeNet5(nn.Module):
     activation: str = "relu"
     pooling: str = "max"
     conv_impl: str = "xla"
+    conv_tiles: tuple[int | None, int | None] = (4, 2)
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("LeNet5", x)
         act = get_activation(self.activation)
+        banded = self.conv_impl == "toeplitz"
         # Banded convolutions pool inside the matmul, then activate a quarter of the numbers.
-        fused = self.conv_impl == "toeplitz" and self.pooling == "max" and self.activation in _NON_DECREASING
-        for features, padding, name in ((6, self.padding, "c1"), (16, 0, "c3")):
+        fused = banded and self.pooling == "max" and self.activation in _NON_DECREASING
+        for features, padding, name, tile in zip((6, 16), (self.padding, 0), ("c1", "c3"), self.conv_tiles):
+            w_out = conv_output_size(x.shape[2], 5, padding=padding)
+            # A tile must divide the output width (and be even to hold whole pooling windows).
+            tile = tile if banded and tile and w_out % tile == 0 and (tile % 2 == 0 or not fused) else None
             if fused:
-                x = act(_conv(features, 5, padding, name, x, impl="toeplitz", max_pool=True))
+                x = act(_conv(features, 5, padding, name, x, impl="toeplitz", max_pool=True, tile=tile))
             else:
-                x = pool2d(act(_conv(features, 5, padding, name, x, impl=self.conv_impl)), self.pooling, 2)
+                x = pool2d(act(_conv(features, 5, padding, name, x, impl=self.conv_impl, tile=tile)), self.pooling, 2)
         x = x.reshape(x.shape[0], -1)
         x = act(nn.Dense(120, name="f5")(x))
         x = act(nn.Dense(84, name="f6")(x))

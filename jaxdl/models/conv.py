@@ -69,21 +69,32 @@ def _check(name: str, x, kernel):
                          f"and {kernel.shape}.")
 
 
-def _banded_product(x, kernel, padding: int, columns_of):
-    """``rows @ T``: ``[B H_out, F W_in C] x [F W_in C, W_out O]``, with the rows of the ``F``
-    input rows each output row sees laid side by side. Returns ``(out [B, H_out, W_out O],
-    H_out, W_out)``."""
+def _banded_product(x, kernel, padding: int, columns_of, tile: int | None = None):
+    """``rows @ T``: ``[B H_out n, F S C] x [F S C, tile O]``, with the ``F`` input rows that
+    each output row sees laid side by side. The output width is cut into ``n = W_out / tile``
+    tiles of ``tile`` columns, each seeing ``S = tile + F - 1`` input columns; every tile
+    shares one band (the convolution is translation invariant). ``tile=None`` is one tile of
+    the whole width (``S = W_in``). Returns ``(out [B, H_out, n, tile O], H_out, W_out)``."""
     f, _, c, _ = kernel.shape
     x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     b, h_in, w_in, _ = x.shape
     h_out, w_out = conv_output_size(h_in, f), conv_output_size(w_in, f)
-    lines = x.reshape(b, h_in, w_in * c)  # NHWC: one image row is W_in C contiguous numbers
-    rows = jnp.concatenate([lines[:, i:i + h_out] for i in range(f)], axis=2)
-    out = rows.reshape(b * h_out, f * w_in * c) @ _band(kernel, w_in, columns_of(w_out))
-    return out.reshape(b, h_out, -1), h_out, w_out
+    tile = w_out if tile is None else tile
+    if tile < 1 or w_out % tile:
+        raise ValueError(f"tile={tile} must divide the convolution's output width {w_out}.")
+    n, span = w_out // tile, tile + f - 1
+    if n == 1:
+        lines = x.reshape(b, h_in, 1, w_in * c)  # NHWC: one image row is W_in C contiguous numbers
+    else:
+        # Overlapping windows of `span` columns, one every `tile` columns: [B, H_in, n, span, C].
+        windows = jnp.stack([x[:, :, j:j + tile * (n - 1) + 1:tile] for j in range(span)], axis=3)
+        lines = windows.reshape(b, h_in, n, span * c)
+    rows = jnp.concatenate([lines[:, i:i + h_out] for i in range(f)], axis=3)
+    out = rows.reshape(b * h_out * n, f * span * c) @ _band(kernel, span, columns_of(tile))
+    return out.reshape(b, h_out, n, -1), h_out, w_out
 
 
-def toeplitz_conv2d(x, kernel, padding: int = 0):
+def toeplitz_conv2d(x, kernel, padding: int = 0, *, tile: int | None = None):
     """A stride-1 2D convolution computed as one matrix product with a banded (block-Toeplitz)
     matrix built from the kernel.
 
@@ -108,11 +119,11 @@ def toeplitz_conv2d(x, kernel, padding: int = 0):
       ``lax.conv_general_dilated(x, kernel, (1, 1), ((P, P), (P, P)), ("NHWC", "HWIO", "NHWC"))``.
     """
     _check("toeplitz_conv2d", x, kernel)
-    out, h_out, w_out = _banded_product(x, kernel, padding, np.arange)
+    out, h_out, w_out = _banded_product(x, kernel, padding, np.arange, tile)
     return out.reshape(x.shape[0], h_out, w_out, kernel.shape[-1])
 
 
-def toeplitz_conv2d_maxpool(x, kernel, padding: int = 0):
+def toeplitz_conv2d_maxpool(x, kernel, padding: int = 0, *, tile: int | None = None):
     """``toeplitz_conv2d`` followed by a 2x2 max pool with stride 2, fused.
 
     The band's output columns are put in the order (column parity, column // 2, channel), so
@@ -144,8 +155,10 @@ def toeplitz_conv2d_maxpool(x, kernel, padding: int = 0):
         w = np.arange(w_out)
         return np.concatenate([w[0::2], w[1::2]])
 
-    out, h_out, w_out = _banded_product(x, kernel, padding, by_parity)
-    b, o = x.shape[0], kernel.shape[-1]
-    # [B, H_out / 2, row parity, column parity, W_out / 2 * O]: the window's 4 members are axes 2, 3.
-    out = jnp.max(out.reshape(b, h_out // 2, 2, 2, (w_out // 2) * o), axis=(2, 3))
+    if tile is not None and tile % 2:
+        raise ValueError(f"toeplitz_conv2d_maxpool: tile={tile} must be even, so no pooling window straddles two tiles.")
+    out, h_out, w_out = _banded_product(x, kernel, padding, by_parity, tile)
+    b, n, o = x.shape[0], out.shape[2], kernel.shape[-1]
+    # [B, H_out / 2, row parity, tile, column parity, tile / 2 * O]: the window's 4 members are axes 2, 4.
+    out = jnp.max(out.reshape(b, h_out // 2, 2, n, 2, -1), axis=(2, 4))
     return out.reshape(b, h_out // 2, w_out // 2, o)
