@@ -148,14 +148,16 @@ def test_dropout_uses_its_own_rng_stream(key):
     np.testing.assert_array_equal(model.apply(variables, x), model.apply(variables, x))
 
 
-@pytest.mark.parametrize("x_shape,k_shape,padding", [((3, 28, 28, 1), (5, 5, 1, 6), 2), ((2, 14, 14, 6), (5, 5, 6, 16), 0),
-                                                     ((2, 9, 7, 3), (3, 3, 3, 4), 1), ((1, 5, 5, 2), (1, 1, 2, 3), 0)])
-def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, padding, key):
+@pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
+    ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 7),
+    ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
+    ((2, 9, 7, 3), (3, 3, 3, 4), 1, None), ((2, 9, 7, 3), (3, 3, 3, 4), 1, 1), ((1, 5, 5, 2), (1, 1, 2, 3), 0, None)])
+def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, padding, tile, key):
     kx, kk, kg = jax.random.split(key, 3)
     x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
     ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), ((padding, padding),) * 2,  # noqa: E731
                                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    fast = lambda x, k: jaxdl.toeplitz_conv2d(x, k, padding)  # noqa: E731
+    fast = lambda x, k: jaxdl.toeplitz_conv2d(x, k, padding, tile=tile)  # noqa: E731
     out = ref(x, kernel)
     np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
     g = jax.random.normal(kg, out.shape)
@@ -164,14 +166,16 @@ def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, paddi
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("x_shape,k_shape,padding", [((3, 28, 28, 1), (5, 5, 1, 6), 2), ((2, 14, 14, 6), (5, 5, 6, 16), 0),
-                                                     ((2, 10, 6, 3), (3, 3, 3, 4), 1)])
-def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, padding, key):
+@pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
+    ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 14),
+    ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
+    ((2, 10, 6, 3), (3, 3, 3, 4), 1, None), ((2, 10, 6, 3), (3, 3, 3, 4), 1, 2)])
+def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, padding, tile, key):
     kx, kk, kg = jax.random.split(key, 3)
     x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
     ref = lambda x, k: jaxdl.pool2d(jax.lax.conv_general_dilated(  # noqa: E731
         x, k, (1, 1), ((padding, padding),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")), "max", 2)
-    fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, padding)  # noqa: E731
+    fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, padding, tile=tile)  # noqa: E731
     out = ref(x, kernel)
     assert fast(x, kernel).shape == out.shape
     np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
@@ -186,6 +190,16 @@ def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
         jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
     with pytest.raises(ValueError, match=r"square kernel \[F, F, C, O\]"):
         jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 2)), jnp.zeros((5, 5, 1, 3)))
+
+
+def test_toeplitz_tiles_must_fit_the_output_width():
+    x, kernel = jnp.zeros((1, 28, 28, 1)), jnp.zeros((5, 5, 1, 6))
+    with pytest.raises(ValueError, match="tile=3 must divide the convolution's output width 28"):
+        jaxdl.toeplitz_conv2d(x, kernel, 2, tile=3)
+    with pytest.raises(ValueError, match="tile=7 must be even"):
+        jaxdl.toeplitz_conv2d_maxpool(x, kernel, 2, tile=7)
+    with pytest.raises(ValueError, match="tile=4 applies to impl='toeplitz' only"):
+        jaxdl.Conv2D(6, 5, padding=2, tile=4).init(jax.random.key(0), x)
 
 
 @pytest.mark.parametrize("activation,pooling", [("relu", "max"), ("tanh", "max"), ("tanh", "avg")])
@@ -213,10 +227,13 @@ def test_conv2d_max_pool_is_the_same_for_both_impls(key):
                                out, rtol=1e-4, atol=1e-5)
 
 
-def test_lenet5_conv_impls_share_parameters_and_function(key):
+@pytest.mark.parametrize("tiles", [(4, 2), (None, None), (14, 10), (3, 5)])
+def test_lenet5_conv_impls_share_parameters_and_function(tiles, key):
+    """Any tiles give the same function; ones that do not fit (3 does not divide 28, 5 is odd
+    for a fused pool) fall back to the whole width."""
     x = jax.random.normal(key, (4, 28, 28, 1))
     variables = jaxdl.LeNet5().init(key, x)
-    fast = jaxdl.LeNet5(conv_impl="toeplitz")
+    fast = jaxdl.LeNet5(conv_impl="toeplitz", conv_tiles=tiles)
     assert jax.tree.structure(fast.init(key, x)) == jax.tree.structure(variables)
     np.testing.assert_allclose(fast.apply(variables, x), jaxdl.LeNet5().apply(variables, x), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="unknown convolution impl"):
