@@ -91,7 +91,7 @@ def _banded_product(x, kernel, padding: int, columns_of, tile: int | None = None
         windows = jnp.stack([x[:, :, j:j + tile * (n - 1) + 1:tile] for j in range(span)], axis=3)
         lines = windows.reshape(b, h_in, n, span * c)
     rows = jnp.concatenate([lines[:, i:i + h_out] for i in range(f)], axis=3)
-    if pool_rows:  # rows in the order (B, H_out / 2, tile, row parity): a 2x2 window's rows are adjacent
+    if pool_rows:  # rows in the order (B, H_out / 2, n, row parity): a 2x2 window's rows are adjacent
         rows = rows.reshape(b, h_out // 2, 2, n, -1).transpose(0, 1, 3, 2, 4)
     return rows.reshape(b * h_out * n, f * span * c) @ _band(kernel, span, columns_of(tile)), h_out, w_out, n
 
@@ -135,9 +135,10 @@ def toeplitz_conv2d(x, kernel, padding: int = 0, *, tile: int | None = None):
 def toeplitz_conv2d_maxpool(x, kernel, padding: int = 0, *, tile: int | None = None):
     """``toeplitz_conv2d`` followed by a 2x2 max pool with stride 2, fused.
 
-    The band's output columns are put in the order (column parity, column // 2, channel), so
-    the four members of every pooling window lie in four contiguous blocks of
-    ``W_out / 2 * O`` numbers (two image rows x two halves of a row): the pool is a maximum
+    The band's output columns (of a tile) are put in the order (column parity, column // 2,
+    channel), and the matmul rows of a window's two image rows next to each other, so the
+    four members of every pooling window lie in four adjacent blocks of ``tile / 2 * O``
+    numbers (two image rows x two halves of a tile): the pool is a maximum
     of whole blocks, which vectorises, instead of strided slices with ``O`` contiguous
     numbers each. LeNet-5's training step with both layers fused: 1.25-1.35x faster than
     ``toeplitz_conv2d`` followed by ``pool2d`` (``benchmarks/conv_step.py``).
@@ -161,15 +162,15 @@ def toeplitz_conv2d_maxpool(x, kernel, padding: int = 0, *, tile: int | None = N
             raise ValueError(f"toeplitz_conv2d_maxpool: the convolution's output size {m} (from input {n}, filter "
                              f"{kernel.shape[0]}, padding {padding}) is odd; a 2x2 pool with stride 2 needs it even.")
 
-    def by_parity(w_out):
-        w = np.arange(w_out)
+    def by_parity(width):
+        w = np.arange(width)
         return np.concatenate([w[0::2], w[1::2]])
 
     if tile is not None and tile % 2:
         raise ValueError(f"toeplitz_conv2d_maxpool: tile={tile} must be even, so no pooling window straddles two tiles.")
     out, h_out, w_out, n = _banded_product(x, kernel, padding, by_parity, tile, pool_rows=True)
     b, o = x.shape[0], kernel.shape[-1]
-    # [B, H_out / 2, tile, row parity, column parity, tile / 2 * O]: each window's 4 members are
-    # 4 blocks of tile / 2 * O numbers side by side.
+    # [B, H_out / 2, n tiles, row parity, column parity, tile / 2 * O]: each window's 4 members
+    # are 4 blocks of tile / 2 * O numbers side by side.
     out = jnp.max(out.reshape(b, h_out // 2, n, 2, 2, -1), axis=(3, 4))
     return out.reshape(b, h_out // 2, w_out // 2, o)
