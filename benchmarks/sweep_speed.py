@@ -102,7 +102,7 @@ def torch_timings(data, rates, steps, batch_size) -> dict | None:
                 loss = torch.nn.functional.cross_entropy(model(x[idx[s]]), y[idx[s]])
                 loss.backward()
                 opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     models = [mlp() for _ in range(k)]
     base = mlp().to("meta")
@@ -133,7 +133,9 @@ def torch_timings(data, rates, steps, batch_size) -> dict | None:
         mu = {n: torch.zeros_like(p) for n, p in params.items()}
         nu = {n: torch.zeros_like(p) for n, p in params.items()}
         for s in range(steps):
-            params, mu, nu = compiled(params, mu, nu, float(s + 1), x[idx[s]], y[idx[s]])
+            # The step count as a tensor: a Python float would be specialised by dynamo and
+            # compile the step twice (t == 1, then t dynamic), inflating "cold".
+            params, mu, nu = compiled(params, mu, nu, torch.tensor(float(s + 1)), x[idx[s]], y[idx[s]])
         return params
 
     eager_s, _ = _timed(eager)

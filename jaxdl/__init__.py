@@ -15,7 +15,7 @@ from jaxdl.analysis import (
     shallow_param_count,
 )
 from jaxdl.checkpoint import Checkpointer
-from jaxdl.compile import jit_once
+from jaxdl.compile import jit_once, legacy_emitters
 from jaxdl.data import Dataset
 from jaxdl.loop import FitResult, evaluate, fit, predict, read_history
 from jaxdl.losses import (
@@ -91,6 +91,7 @@ __all__ = [
     "sweep",
     "Checkpointer",
     "jit_once",
+    "legacy_emitters",
     "Dataset",
     "FitResult",
     "evaluate",

@@ -124,11 +124,15 @@ class Sweep:
         Python with ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` to run N groups of
         members on N threads. ``K`` is split over the largest number of the devices that
         divides it. Default: one device.
+      compiler_options: passed to ``jax.jit`` for the sweep program. On XLA:CPU
+        ``jaxdl.legacy_emitters()`` compiles it faster (16 MLPs: 0.71-0.79 s instead of
+        0.98-1.30 s) and runs it ~12% slower: worth it for short sweeps only.
     """
 
     def __init__(self, model, optimizer: Callable[..., optax.GradientTransformation], *, loss: Callable,
                  batch_size: int, eval_every: int, metrics: Mapping[str, Callable] | None = None,
-                 regularizer: Callable | None = None, devices: Sequence[jax.Device] | None = None):
+                 regularizer: Callable | None = None, devices: Sequence[jax.Device] | None = None,
+                 compiler_options: Mapping[str, Any] | None = None):
         self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
         self.devices = list(devices) if devices else []
         train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
@@ -155,7 +159,8 @@ class Sweep:
             return losses.reshape(-1), evals
 
         # Data and the batch plan are shared by all members (in_axes None): one data stream.
-        self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)))
+        self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)),
+                                compiler_options=compiler_options)
 
     def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray, *,
              sharding: NamedSharding | None = None) -> tuple[Any, jax.Array]:

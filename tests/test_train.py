@@ -227,6 +227,37 @@ def test_jit_once_gives_the_same_integers(key):
     np.testing.assert_array_equal(jaxdl.jit_once(perm)(key), jax.jit(perm)(key))
 
 
+def test_legacy_emitters_give_the_same_step(key):
+    # The older XLA:CPU loop emitters change how kernels are generated, not what they compute.
+    options = jaxdl.legacy_emitters()
+    if jax.default_backend() == "cpu":
+        assert options == {"xla_cpu_use_fusion_emitters": False}
+    else:
+        assert options is None
+    model = jaxdl.LeNet5(conv_impl="toeplitz")
+    batch = {"x": jax.random.normal(key, (8, 28, 28, 1)), "y": jnp.arange(8) % 10}
+    results = []
+    for opts in (None, options):
+        state = jaxdl.create_train_state(model, optax.adam(1e-2), key=key, input_shape=(28, 28, 1))
+        step = jax.jit(jaxdl.make_train_step(CE), donate_argnums=0, compiler_options=opts)
+        for _ in range(3):
+            state, metrics = step(state, batch, key)
+        results.append((state.params, metrics))
+    for a, b in zip(jax.tree.leaves(results[0]), jax.tree.leaves(results[1])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_legacy_emitters_fall_back_when_the_option_is_gone(monkeypatch):
+    from jaxdl import compile as compile_module
+    monkeypatch.setattr(compile_module, "_LEGACY", {"xla_cpu_no_such_option": False})
+    compile_module._legacy_supported.cache_clear()
+    try:
+        assert jaxdl.legacy_emitters() is None  # a jaxlib without the option: compile as usual
+        assert int(jaxdl.jit_once(lambda x: x + 1)(np.int32(1))) == 2
+    finally:
+        compile_module._legacy_supported.cache_clear()
+
+
 def test_create_train_states_equals_vmapped_create(key):
     model = jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
     tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-2)
