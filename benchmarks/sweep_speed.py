@@ -7,17 +7,24 @@ Compares, in one process and on the same batches:
   * jaxdl: the 16 runs as one compiled program (``jaxdl.sweep.Sweep``: jit(vmap(scan))), on one
     device, and with the members sharded over one host device per CPU core (the script sets
     ``--xla_force_host_platform_device_count`` before JAX starts),
+  * the sharded sweep compiled with ``jaxdl.legacy_emitters()`` (XLA:CPU's older loop emitters:
+    a shorter compile, a slower run),
   * sequential JAX: the same program for one run, called 16 times,
   * when PyTorch is importable: 16 eager PyTorch runs one after another, and the 16 runs as one
     ``torch.func.vmap`` step compiled with ``torch.compile``.
-"cold" includes compilation (a fresh program), "warm" reuses it. Prints the ratios and writes
-OUT/sweep_speed.json.
+"cold" includes compilation (a fresh program), "warm" reuses it (median of 3 runs). Cold times
+are also measured in fresh processes (``--cold-runs`` rounds, the variants alternating; the
+ratios use their medians), because a later program in one process finds JAX's caches warm and
+one cold run on a shared machine is noisy. Prints the ratios and writes OUT/sweep_speed.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import time
 
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
@@ -42,36 +49,80 @@ def _timed(fn):
     return time.perf_counter() - start, out
 
 
-def jax_timings(data, rates, steps, batch_size) -> dict:
+def _median_time(fn, repeats: int) -> float:
+    return float(np.median([_timed(fn)[0] for _ in range(repeats)]))
+
+
+def jax_timings(data, rates, steps, batch_size, repeats: int = 3) -> dict:
+    """In-process timings; "warm" is the median of ``repeats`` runs of the compiled program."""
     k = len(rates)
     model = jaxdl.MLP(features=WIDTHS[1:])
 
-    def sweep(devices=None):
+    def sweep(devices=None, options=None):
         return Sweep(model, optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=batch_size, eval_every=steps,
-                     devices=devices)
+                     devices=devices, compiler_options=options)
 
     def run_all(s):
         return s.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(k), num_steps=steps)
 
     # The sharded program goes first: its "cold" is the honest first-in-process time. The
-    # single-device program's "cold" after it finds JAX's small eager caches warm.
+    # later programs' "cold" find JAX's tracing caches warm (fresh processes: cold_timings).
     sharded = sweep(jax.devices())
     sharded_cold, result = _timed(lambda: run_all(sharded))
-    sharded_warm, _ = _timed(lambda: run_all(sharded))
+    sharded_warm = _median_time(lambda: run_all(sharded), repeats)
+    legacy = sweep(jax.devices(), jaxdl.legacy_emitters())
+    legacy_cold, _ = _timed(lambda: run_all(legacy))
+    legacy_warm = _median_time(lambda: run_all(legacy), repeats)
     together = sweep()
     cold, _ = _timed(lambda: run_all(together))
-    warm, _ = _timed(lambda: run_all(together))
+    warm = _median_time(lambda: run_all(together), repeats)
     one = sweep()
     run_each = lambda: [one.run(data, hyperparams={"learning_rate": rates[i:i + 1]}, seeds=[i], num_steps=steps)  # noqa: E731
                         for i in range(k)]
     seq_cold, _ = _timed(run_each)
-    seq_warm, _ = _timed(run_each)
+    seq_warm = _median_time(run_each, repeats)
     return {"jaxdl_cold": cold, "jaxdl_warm": warm, "host_devices": jax.device_count(),
-            "jaxdl_sharded_cold": sharded_cold, "jaxdl_sharded_warm": sharded_warm, "sequential_jax_cold": seq_cold,
-            "sequential_jax_warm": seq_warm, "final_loss": result.train_loss[:, -1].tolist()}
+            "jaxdl_sharded_cold": sharded_cold, "jaxdl_sharded_warm": sharded_warm,
+            "jaxdl_sharded_legacy_cold": legacy_cold, "jaxdl_sharded_legacy_warm": legacy_warm,
+            "sequential_jax_cold": seq_cold, "sequential_jax_warm": seq_warm,
+            "final_loss": result.train_loss[:, -1].tolist()}
 
 
-def torch_timings(data, rates, steps, batch_size) -> dict | None:
+COLD_VARIANTS = ("jaxdl_sharded", "jaxdl_sharded_legacy", "torch_func_compile")
+
+
+def cold_probe(variant: str, data, rates, steps, batch_size) -> float | None:
+    """The cold time of one variant, measured in this (fresh) process: compile + run, after
+    the imports and the data, as the in-process "cold" times."""
+    if variant == "torch_func_compile":
+        out = torch_timings(data, rates, steps, batch_size, eager=False)
+        return None if out is None else out["torch_func_compile_cold"]
+    options = jaxdl.legacy_emitters() if variant == "jaxdl_sharded_legacy" else None
+    s = Sweep(jaxdl.MLP(features=WIDTHS[1:]), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=batch_size,
+              eval_every=steps, devices=jax.devices(), compiler_options=options)
+    seconds, _ = _timed(lambda: s.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(len(rates)),
+                                      num_steps=steps))
+    return seconds
+
+
+def cold_timings(args, variants, runs: int) -> dict:
+    """Cold times in fresh processes, the variants alternating (so a slow spell of a shared
+    machine hits them alike), ``runs`` rounds; medians and every run."""
+    times = {v: [] for v in variants}
+    for _ in range(runs):
+        for v in variants:
+            cmd = [sys.executable, os.path.abspath(__file__), "--cold-probe", v, "--steps", str(args.steps),
+                   "--models", str(args.models), "--batch-size", str(args.batch_size),
+                   "--num-samples", str(args.num_samples)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            value = json.loads(out.strip().splitlines()[-1])["cold"]
+            if value is not None:
+                times[v].append(value)
+    return {f"{v}_cold_fresh": float(np.median(t)) for v, t in times.items() if t} | \
+        {f"{v}_cold_fresh_runs": t for v, t in times.items() if t}
+
+
+def torch_timings(data, rates, steps, batch_size, eager: bool = True) -> dict | None:
     import tempfile
 
     # A fresh inductor cache, so that "cold" means compiling, as it does for JAX here (JAX's
@@ -93,7 +144,7 @@ def torch_timings(data, rates, steps, batch_size) -> dict | None:
         return torch.nn.Sequential(torch.nn.Linear(40, 100), torch.nn.ReLU(), torch.nn.Linear(100, 100),
                                    torch.nn.ReLU(), torch.nn.Linear(100, 10))
 
-    def eager():
+    def run_eager():
         for i in range(k):
             model = mlp()
             opt = torch.optim.Adam(model.parameters(), lr=float(rates[i]))
@@ -138,9 +189,9 @@ def torch_timings(data, rates, steps, batch_size) -> dict | None:
             params, mu, nu = compiled(params, mu, nu, torch.tensor(float(s + 1)), x[idx[s]], y[idx[s]])
         return params
 
-    eager_s, _ = _timed(eager)
+    eager_s = _median_time(run_eager, 3) if eager else None
     cold, _ = _timed(vmapped)
-    warm, _ = _timed(vmapped)
+    warm = _median_time(vmapped, 3)
     return {"torch_version": torch.__version__, "torch_eager": eager_s, "torch_func_compile_cold": cold,
             "torch_func_compile_warm": warm}
 
@@ -150,15 +201,21 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--models", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--num-samples", type=int, default=5000, help="MNIST-1D examples (train + test)")
+    p.add_argument("--cold-runs", type=int, default=3, help="rounds of fresh-process cold timings (0: none)")
+    p.add_argument("--cold-probe", choices=COLD_VARIANTS, help=argparse.SUPPRESS)
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--out", default="runs/benchmarks")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.steps, args.models, args.no_torch = 10, 2, True
-    output_dir(args.out)
-    data = jaxdl.data.mnist1d(num_samples=1000 if args.quick else 5000)
+        args.steps, args.models, args.num_samples, args.cold_runs, args.no_torch = 10, 2, 1000, 1, True
+    data = jaxdl.data.mnist1d(num_samples=args.num_samples)
     rates = np.logspace(-4, -1, args.models).astype(np.float32)
+    if args.cold_probe:  # a child of cold_timings: one number, as JSON on the last line
+        print(json.dumps({"cold": cold_probe(args.cold_probe, data, rates, args.steps, args.batch_size)}))
+        return {}
+    output_dir(args.out)
     result = {"device": jax.devices()[0].device_kind, "models": args.models, "steps": args.steps,
               **jax_timings(data, rates, args.steps, args.batch_size)}
     if not args.no_torch:
@@ -167,21 +224,26 @@ def main(argv=None) -> dict:
             print("PyTorch is not importable: JAX timings only.")
         else:
             result.update(torch_result)
+    variants = [v for v in COLD_VARIANTS if v.startswith("jaxdl") or "torch_func_compile_cold" in result]
+    result.update(cold_timings(args, variants, args.cold_runs))
     print(f"{args.models} MLPs 40-100-100-10 x {args.steps} steps, Adam, batch {args.batch_size}, on {result['device']}")
-    for name in ("jaxdl_sharded_warm", "jaxdl_sharded_cold", "jaxdl_warm", "jaxdl_cold", "sequential_jax_warm", "sequential_jax_cold", "torch_eager",
-                 "torch_func_compile_warm", "torch_func_compile_cold"):
-        if name in result:
-            print(f"  {name:26s} {result[name]:8.3f} s")
-    best_warm = min(result["jaxdl_warm"], result["jaxdl_sharded_warm"])
-    best_cold = result["jaxdl_sharded_cold"]  # the first JAX compilation in the process
+    for name in ("jaxdl_sharded_warm", "jaxdl_sharded_cold", "jaxdl_sharded_legacy_warm", "jaxdl_sharded_legacy_cold",
+                 "jaxdl_warm", "jaxdl_cold", "sequential_jax_warm", "sequential_jax_cold", "torch_eager",
+                 "torch_func_compile_warm", "torch_func_compile_cold", *(f"{v}_cold_fresh" for v in COLD_VARIANTS)):
+        if result.get(name) is not None:
+            print(f"  {name:34s} {result[name]:8.3f} s")
+    best_warm = min(result["jaxdl_warm"], result["jaxdl_sharded_warm"], result["jaxdl_sharded_legacy_warm"])
     ratios = {"sequential_jax_warm / jaxdl_warm": result["sequential_jax_warm"] / result["jaxdl_warm"],
               "jaxdl_warm / jaxdl_sharded_warm": result["jaxdl_warm"] / result["jaxdl_sharded_warm"]}
-    if "torch_eager" in result:
+    if "torch_func_compile_warm" in result:
         ratios["torch_eager / best jaxdl warm"] = result["torch_eager"] / best_warm
-        ratios["torch_func_compile_warm / best jaxdl warm"] = result["torch_func_compile_warm"] / best_warm
-        ratios["torch_func_compile_cold / jaxdl_sharded_cold"] = result["torch_func_compile_cold"] / best_cold
+        # Cold: fresh-process medians where measured, else the first compilation in this process.
+        cold = lambda v: result.get(f"{v}_cold_fresh", result.get(f"{v}_cold"))  # noqa: E731
+        for config in ("jaxdl_sharded", "jaxdl_sharded_legacy"):
+            ratios[f"torch_func_compile_warm / {config}_warm"] = result["torch_func_compile_warm"] / result[f"{config}_warm"]
+            ratios[f"torch_func_compile_cold / {config}_cold"] = cold("torch_func_compile") / cold(config)
     for name, value in ratios.items():
-        print(f"  {name:40s} {value:6.2f}x")
+        print(f"  {name:52s} {value:6.2f}x")
     result["ratios"] = ratios
     save_json(result, args.out, "sweep_speed.json")
     return result

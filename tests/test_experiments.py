@@ -110,6 +110,9 @@ def test_sweep_speed_benchmark_quick(tmp_path):
     assert result["jaxdl_warm"] > 0 and result["sequential_jax_warm"] > 0
     assert len(result["final_loss"]) == 2
     assert "sequential_jax_warm / jaxdl_warm" in stdout
+    # one round of cold timings in fresh processes, one per JAX configuration
+    assert [len(result[f"{v}_cold_fresh_runs"]) for v in ("jaxdl_sharded", "jaxdl_sharded_legacy")] == [1, 1]
+    assert result["jaxdl_sharded_legacy_warm"] > 0
 
 
 def test_adam_paper_benchmark_quick(tmp_path):
@@ -185,9 +188,10 @@ def test_mnist_cnn_needs_a_data_source(tmp_path):
 def test_conv_step_benchmark_quick(tmp_path):
     _run("benchmarks/conv_step.py", "--quick", "--out", tmp_path)
     result = json.loads((tmp_path / "conv_step.json").read_text())
-    for name in ("lenet5_flax-baseline", "lenet5_jaxdl-xla", "lenet5_jaxdl-toeplitz", "resnet20_jaxdl"):
+    for name in ("lenet5_flax-baseline", "lenet5_jaxdl-xla", "lenet5_jaxdl-toeplitz", "lenet5_jaxdl-toeplitz-legacy", "resnet20_jaxdl"):
         assert result[name] > 0
     assert "jaxdl best / flax-baseline (LeNet-5)" in result["ratios"]
+    assert result["jaxdl_best_variant"] in {n for n in result if n.startswith("lenet5_")}
 
 
 # The lectures' experiments: (script, JSON it writes, PNGs it writes, a check on the numbers).
