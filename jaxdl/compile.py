@@ -10,7 +10,7 @@ XLA:CPU also has two code generators for loop fusions (the elementwise, slicing,
 reducing kernels between matmuls): the MLIR "fusion emitters" (the default in jax 0.10) and
 the older LLVM IR emitters, chosen per program by ``legacy_emitters()``. The older ones
 compile about 1.5x faster everywhere measured here; at run time they are faster for steps
-full of data movement (LeNet-5 with banded convolutions: ~14% per step) and slower for
+full of data movement (LeNet-5 with banded convolutions: 11-14% per step) and slower for
 steps of small matmuls and elementwise updates (the 16-member MNIST-1D MLP sweep: ~12%).
 So they are an option, not a default, except in ``jit_once``, where only compile time counts.
 """
@@ -32,7 +32,9 @@ _LEGACY = {"xla_cpu_use_fusion_emitters": False}
 def _legacy_supported(backend: str) -> bool:
     if backend != "cpu":
         return False
-    try:  # a later jaxlib may drop the option; then compile as usual rather than fail
+    # One trivial compile (~30 ms, once per process): a later jaxlib may drop the option, and
+    # then programs should compile as usual rather than fail.
+    try:
         jax.jit(lambda x: x + 1, compiler_options=_LEGACY).lower(np.float32(0)).compile()
     except Exception:  # noqa: BLE001 - XLA reports an unknown option as a runtime error
         return False
@@ -46,7 +48,7 @@ def legacy_emitters() -> dict[str, Any] | None:
 
     Measured on a 2-core CPU (``benchmarks/conv_step.py``, ``benchmarks/sweep_speed.py``):
     compile time 0.86 vs 1.70 s for LeNet-5's banded step, 0.71-0.79 vs 0.98-1.30 s for the
-    16-member MLP sweep; run time -14% for the banded LeNet-5 step (its slicing, padding and
+    16-member MLP sweep; run time -11 to -14% for the banded LeNet-5 step (its slicing, padding and
     pooling fusions), unchanged for XLA-convolution LeNet-5 and ResNet-20, +12-15% for the
     MLP sweep. Results are the same up to float rounding (bitwise equal for the sweep here).
 
@@ -69,5 +71,6 @@ def jit_once(fn: Callable, **jit_kwargs) -> jax.stages.Wrapped:
     """
     if jax.default_backend() != "cpu":
         return jax.jit(fn, **jit_kwargs)
+    # xla_backend_optimization_level is a DebugOptions field that XLA:CPU maps to LLVM's -O level.
     options = {"xla_backend_optimization_level": 0, **(legacy_emitters() or {})}
     return jax.jit(fn, compiler_options=options, **jit_kwargs)

@@ -185,6 +185,30 @@ def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, 
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
+
+@pytest.mark.parametrize("tile", [None, 2])
+def test_toeplitz_conv_maxpool_shares_the_gradient_at_ties(tile, key):
+    """A constant image makes every window's four outputs equal: each gets a quarter of the
+    window's gradient, as jnp.max's rule gives (the fused pool has its own JVP)."""
+    kk, kg = jax.random.split(key)
+    x = jnp.concatenate([jnp.ones((1, 8, 8, 2)), jax.random.normal(key, (1, 8, 8, 2))])  # one tied, one not
+    kernel = jax.random.normal(kk, (3, 3, 2, 4))
+
+    def ref(x, k):
+        y = jax.lax.conv_general_dilated(x, k, (1, 1), ((1, 1),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
+
+    fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, 1, tile=tile)  # noqa: E731
+    g = jax.random.normal(kg, (2, 4, 4, 4))
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    # the window max itself: four equal members get a quarter each, two of four a half
+    y = jnp.ones((3, 2, 2, 5)).at[1, 0, 0].set(0.0).at[1, 1, 1].set(0.0)
+    gy = jax.grad(lambda y: jnp.sum(jaxdl.models.conv._window_max(y)))(y)
+    np.testing.assert_allclose(gy[0], np.full((2, 2, 5), 0.25))
+    np.testing.assert_allclose(gy[1], np.array([[0.0, 0.5], [0.5, 0.0]])[:, :, None] * np.ones(5))
+
 def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
     with pytest.raises(ValueError, match="output size 27 .* is odd"):
         jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
