@@ -105,9 +105,9 @@ def _init_variables(model: nn.Module, input_shape: tuple[int, ...], param_key, d
 def _initialiser(model: nn.Module, input_shape: tuple[int, ...]):
     """``model.init`` as one ``jit_once`` program, kept per (equal) module and input shape.
     Op by op, every random initialiser of another shape compiled its own program at the
-    default level: 1.8 s for the MNIST-1D MLP and 4.8 s for LeNet-5 in a fresh process on a
-    2-core CPU, against 0.3 s and 0.4 s as one program (`jit_once`: same random bits,
-    floats within the last bit)."""
+    default level: ``create_train_state`` took 1.8 s for the MNIST-1D MLP and 4.8 s for
+    LeNet-5 in a fresh process on a 2-core CPU, and 0.55 s and 0.9 s with this one program
+    (``jit_once``: same random bits, floats within the last bit)."""
     return jit_once(functools.partial(_init_variables, model, input_shape))
 
 
