@@ -96,7 +96,8 @@ def _check_input_shape(input_shape) -> tuple[int, ...]:
     return tuple(int(d) for d in input_shape)
 
 
-def _init_variables(model: nn.Module, input_shape: tuple[int, ...], param_key, dropout_key):
+def _init_variables(model: nn.Module, input_shape: tuple[int, ...], key):
+    param_key, dropout_key = jax.random.split(key)
     return model.init({"params": param_key, "dropout": dropout_key}, jnp.zeros((1, *input_shape), jnp.float32),
                       train=False)
 
@@ -138,14 +139,13 @@ def create_train_state(
       A ``TrainState`` with ``step == 0``.
     """
     input_shape = _check_input_shape(input_shape)
-    param_key, dropout_key = jax.random.split(key)
     init = functools.partial(_init_variables, model, input_shape)
     if not isinstance(key, jax.core.Tracer):  # under jit / vmap the caller's program compiles it
         try:
             init = _initialiser(model, input_shape)
         except TypeError:  # a module with unhashable fields (e.g. a list): op by op
             pass
-    variables = dict(init(param_key, dropout_key))
+    variables = dict(init(key))
     params = variables.pop("params")
     state = TrainState.create(apply_fn=model.apply, params=params, tx=tx,
                               model_state=variables, input_shape=input_shape)
