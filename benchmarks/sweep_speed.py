@@ -21,6 +21,7 @@ one cold run on a shared machine is noisy. Prints the ratios and writes OUT/swee
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -53,14 +54,16 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median([_timed(fn)[0] for _ in range(repeats)]))
 
 
+def make_sweep(batch_size: int, steps: int, devices=None, options=None) -> Sweep:
+    """The benchmark's sweep program: the MLP, Adam, one evaluation at the end."""
+    return Sweep(jaxdl.MLP(features=WIDTHS[1:]), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=batch_size,
+                 eval_every=steps, devices=devices, compiler_options=options)
+
+
 def jax_timings(data, rates, steps, batch_size, repeats: int = 3) -> dict:
     """In-process timings; "warm" is the median of ``repeats`` runs of the compiled program."""
     k = len(rates)
-    model = jaxdl.MLP(features=WIDTHS[1:])
-
-    def sweep(devices=None, options=None):
-        return Sweep(model, optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=batch_size, eval_every=steps,
-                     devices=devices, compiler_options=options)
+    sweep = functools.partial(make_sweep, batch_size, steps)
 
     def run_all(s):
         return s.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(k), num_steps=steps)
@@ -98,8 +101,7 @@ def cold_probe(variant: str, data, rates, steps, batch_size) -> float | None:
         out = torch_timings(data, rates, steps, batch_size, eager=False)
         return None if out is None else out["torch_func_compile_cold"]
     options = jaxdl.legacy_emitters() if variant == "jaxdl_sharded_legacy" else None
-    s = Sweep(jaxdl.MLP(features=WIDTHS[1:]), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=batch_size,
-              eval_every=steps, devices=jax.devices(), compiler_options=options)
+    s = make_sweep(batch_size, steps, jax.devices(), options)
     seconds, _ = _timed(lambda: s.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(len(rates)),
                                       num_steps=steps))
     return seconds
