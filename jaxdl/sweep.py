@@ -9,6 +9,7 @@ Because the batch is shared, XLA turns each member's first layer into one wide m
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import itertools
 import json
@@ -84,6 +85,16 @@ def _schedule_program():
     return jit_once(_schedule_indices, static_argnums=(1, 2, 3))
 
 
+@functools.cache
+def _seeded_schedule_program(sharding: NamedSharding | None):
+    """``batch_schedule``'s indices from a data seed (a host integer, so that making its key
+    is not a program of its own), placed with ``sharding``."""
+    def plan(data_seed, num_examples, batch_size, num_steps):
+        return _schedule_indices(jax.random.key(data_seed), num_examples, batch_size, num_steps)
+
+    return jit_once(plan, static_argnums=(1, 2, 3), out_shardings=sharding)
+
+
 def _epoch_layout(num_examples: int, batch_size: int, num_steps: int) -> tuple[int, int]:
     """``(padded, epochs)``: examples per epoch rounded up to whole batches, and the epochs
     that ``num_steps`` steps touch."""
@@ -95,6 +106,12 @@ def _schedule_indices(key: jax.Array, num_examples: int, batch_size: int, num_st
     padded, epochs = _epoch_layout(num_examples, batch_size, num_steps)
     orders = jax.vmap(lambda e: epoch_order(key, e, num_examples, padded))(jnp.arange(epochs))
     return orders.reshape(-1, batch_size)[:num_steps]
+
+
+def _signature(tree) -> tuple:
+    """What a compiled program is specialised to: tree structure, shapes, dtypes, shardings."""
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, tuple((np.shape(a), np.result_type(a), getattr(a, "sharding", None)) for a in leaves)
 
 
 def _schedule_mask(num_examples: int, batch_size: int, num_steps: int) -> np.ndarray:
@@ -137,14 +154,12 @@ class Sweep:
         self.devices = list(devices) if devices else []
         train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
         eval_step = make_eval_step(loss, metrics=metrics)
-        self._inits: dict[tuple, Callable] = {}  # (hyperparameter names, input shape) -> jitted init
+        self._inits: dict[tuple, Callable] = {}  # (hyperparameter names, input shape, sharding) -> jitted init
+        # input signature -> (abstract states, initialiser, batch plan, training program), compiled
+        self._executables: dict[tuple, tuple] = {}
 
-        def run(state, step_key, x, y, x_test, y_test, data_seed, mask):
-            # The batch order is computed here, from the data seed, rather than by a separate
-            # program: the same indices as ``batch_schedule`` without a second compilation.
-            chunks, every, batch_size = mask.shape
-            indices = _schedule_indices(jax.random.key(data_seed), x.shape[0], batch_size, chunks * every)
-            indices = indices.reshape(chunks, every, batch_size)
+        def run(state, step_key, x, y, x_test, y_test, indices, mask):
+            indices = indices.reshape(mask.shape)  # [chunks, eval_every, batch]
 
             def one_step(state, batch_plan):
                 idx, m = batch_plan
@@ -162,15 +177,10 @@ class Sweep:
         self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)),
                                 compiler_options=compiler_options)
 
-    def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray, *,
-             sharding: NamedSharding | None = None) -> tuple[Any, jax.Array]:
-        """The members' initial train states and their step keys, both stacked ``[K]``.
-
-        One ``jit_once`` program (see ``create_train_states``) that, with a ``sharding``,
-        writes each member straight onto its device. Kept per hyperparameter names, input
-        shape and sharding, so a second ``run`` does not recompile it.
-        """
-        names = tuple(sorted(hyperparams))
+    def _init_program(self, data: Dataset, names: tuple[str, ...], hyperparams: Mapping[str, np.ndarray],
+                      sharding: NamedSharding | None) -> jax.stages.Wrapped:
+        """The members' initialiser, one ``jit_once`` program per hyperparameter names, input
+        shape and sharding (jax's own cache then covers other member counts)."""
         cache_key = (names, data.input_shape, sharding)
         if cache_key not in self._inits:
             tx = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
@@ -183,13 +193,49 @@ class Sweep:
                 return states, jax.vmap(lambda key: jax.random.fold_in(key, 1))(keys)
 
             self._inits[cache_key] = jit_once(init_members, out_shardings=sharding)
+        return self._inits[cache_key]
+
+    def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray, *,
+             sharding: NamedSharding | None = None) -> tuple[Any, jax.Array]:
+        """The members' initial train states and their step keys, both stacked ``[K]``.
+
+        One ``jit_once`` program (see ``create_train_states``) that, with a ``sharding``,
+        writes each member straight onto its device. Kept per hyperparameter names, input
+        shape and sharding, so a second ``run`` does not recompile it.
+        """
+        names = tuple(sorted(hyperparams))
         # Host (numpy) inputs go straight onto the member sharding; jnp arrays would land on
         # one device first and be split by two more compiled programs (~0.1 s of a cold sweep).
-        return self._inits[cache_key](np.asarray(seeds), {n: np.asarray(hyperparams[n]) for n in names})
+        return self._init_program(data, names, hyperparams, sharding)(
+            np.asarray(seeds), {n: np.asarray(hyperparams[n]) for n in names})
+
+    def _compile(self, init, init_args, plan_args, shared, replicated, validate: Callable) -> tuple:
+        """``(abstract states, initialiser, batch plan, training program)``, compiled;
+        ``validate(abstract states)`` runs before anything but the initialiser is traced.
+
+        The training program is traced from the states' *shapes* and compiled in a worker
+        thread (XLA compiles without holding the GIL) while this thread lowers and compiles the
+        initialiser and the batch plan (``jit_once`` programs). All tracing stays in the
+        calling thread, under its ``jax.config`` contexts.
+        """
+        init_traced = init.trace(*init_args)
+        states, step_keys = init_traced.out_info  # shapes, dtypes and shardings
+        validate(states)
+        plan_traced = _seeded_schedule_program(replicated).trace(*plan_args)
+        x, y, x_test, y_test, mask = shared
+        lowered = self._program.trace(states, step_keys, x, y, x_test, y_test, plan_traced.out_info, mask).lower()
+        with concurrent.futures.ThreadPoolExecutor(1) as worker:
+            program = worker.submit(lowered.compile)
+            init_exe, plan_exe = init_traced.lower().compile(), plan_traced.lower().compile()
+            return states, init_exe, plan_exe, program.result()
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
             num_steps: int, data_seed: int = 0) -> SweepResult:
         """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
+
+        The first run of a shape compiles three programs: the initialiser and the batch plan
+        (in a worker thread) and the training program (see ``_compile``); later runs of the
+        same shapes reuse all three.
 
         Args:
           data: the ``Dataset``.
@@ -210,15 +256,28 @@ class Sweep:
             raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={self.eval_every}.")
         n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)
         mesh = Mesh(np.asarray(self.devices[:n]), ("members",)) if n > 1 else None
-        states, step_keys = self.init(data, values, seeds,
-                                      sharding=NamedSharding(mesh, PartitionSpec("members")) if mesh else None)
-        check_fit_inputs(states, data, batch_size=self.batch_size, num_steps=num_steps, stacked=True)
+        sharding = NamedSharding(mesh, PartitionSpec("members")) if mesh else None
+        names = tuple(sorted(values))
+        init_args = (seeds, {name: values[name] for name in names})
+        init = self._init_program(data, names, values, sharding)
         chunks = num_steps // self.eval_every
         mask = _schedule_mask(data.num_train, self.batch_size, num_steps).reshape(chunks, self.eval_every, self.batch_size)
-        shared = (data.x_train, data.y_train, data.x_test, data.y_test, np.uint32(data_seed), mask)
+        shared = (data.x_train, data.y_train, data.x_test, data.y_test, mask)
+        replicated = NamedSharding(mesh, PartitionSpec()) if mesh else None
         if mesh is not None:  # members sharded over n devices; the jitted program follows the data
-            shared = jax.device_put(shared, NamedSharding(mesh, PartitionSpec()))
-        losses, evals = self._program(states, step_keys, *shared)
+            shared = jax.device_put(shared, replicated)
+        plan_args = (np.uint32(data_seed), data.num_train, self.batch_size, num_steps)
+        signature = (id(init), _signature(init_args), _signature(shared), plan_args[1:], replicated)
+        validate = functools.partial(check_fit_inputs, data=data, batch_size=self.batch_size, num_steps=num_steps,
+                                     stacked=True)
+        if signature in self._executables:
+            abstract_states, init_exe, plan_exe, program = self._executables[signature]
+            validate(abstract_states)  # the data may differ in what its shapes do not show (its classes)
+        else:
+            self._executables[signature] = self._compile(init, init_args, plan_args, shared, replicated, validate)
+            _, init_exe, plan_exe, program = self._executables[signature]
+        states, step_keys = init_exe(*init_args)
+        losses, evals = program(states, step_keys, *shared[:4], plan_exe(plan_args[0]), shared[4])
         losses, evals = jax.device_get((losses, evals))
         return SweepResult(
             train_loss=np.asarray(losses),

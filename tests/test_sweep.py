@@ -103,6 +103,34 @@ def test_a_second_run_reuses_the_compiled_program(key):
 
 
 
+def test_a_second_run_checks_the_new_data_and_recompiles_for_new_shapes(key):
+    s = sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=CE, batch_size=10, eval_every=4)
+    kw = dict(hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1])
+    s.run(jaxdl.data.blobs(key=key, num_train=40, num_test=10), num_steps=8, **kw)
+    # Same shapes, more classes than the model has outputs: the compiled programs would run.
+    five = jaxdl.data.blobs(key=key, num_train=40, num_test=10, num_classes=5)
+    with pytest.raises(ValueError, match="outputs only 3 logits"):
+        s.run(five, num_steps=8, **kw)
+    longer = s.run(jaxdl.data.blobs(key=key, num_train=40, num_test=10), num_steps=12, **kw)
+    assert longer.train_loss.shape == (2, 12) and len(s._executables) == 2
+
+
+def test_a_sweep_traces_under_the_callers_jax_config(key):
+    # The programs compile partly in a worker thread; tracing must stay in the caller's
+    # thread, where its jax.config contexts (thread-local) apply.
+    seen = []
+
+    def loss(outputs, labels):
+        seen.append(jax.config.jax_numpy_rank_promotion)
+        return CE(outputs, labels)
+
+    s = sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=loss, batch_size=10, eval_every=4)
+    with jax.numpy_rank_promotion("warn"):
+        s.run(jaxdl.data.blobs(key=key, num_train=40, num_test=10), hyperparams={"learning_rate": [1e-2]},
+              seeds=[0], num_steps=4)
+    assert seen and set(seen) == {"warn"}
+
+
 def test_sweep_passes_compiler_options(key):
     data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
     kw = dict(hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1], num_steps=8)
