@@ -115,6 +115,16 @@ def test_a_second_run_checks_the_new_data_and_recompiles_for_new_shapes(key):
     assert longer.train_loss.shape == (2, 12) and len(s._executables) == 2
 
 
+def test_the_kept_batch_plan_follows_the_data_seed(key):
+    s = sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.sgd, loss=CE, batch_size=10, eval_every=4)
+    data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
+    run = lambda seed: s.run(data, hyperparams={"learning_rate": [0.1]}, seeds=[0], num_steps=8,  # noqa: E731
+                             data_seed=seed).train_loss
+    first, other, again = run(0), run(1), run(0)
+    assert not np.allclose(first, other)  # another seed, another order
+    np.testing.assert_array_equal(first, again)
+
+
 def test_a_sweep_traces_under_the_callers_jax_config(key):
     # The programs compile partly in a worker thread; tracing must stay in the caller's
     # thread, where its jax.config contexts (thread-local) apply.
