@@ -202,7 +202,8 @@ class Sweep:
 
         One ``jit_once`` program (see ``create_train_states``) that, with a ``sharding``,
         writes each member straight onto its device. Kept per hyperparameter names, input
-        shape and sharding, so a second ``run`` does not recompile it.
+        shape and sharding, so a second call does not recompile it (``run`` compiles the same
+        program ahead of time, see ``_compile``).
         """
         names = tuple(sorted(hyperparams))
         # Host (numpy) inputs go straight onto the member sharding; jnp arrays would land on
