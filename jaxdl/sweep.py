@@ -235,9 +235,9 @@ class Sweep:
             num_steps: int, data_seed: int = 0) -> SweepResult:
         """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
 
-        The first run of a shape compiles three programs: the initialiser and the batch plan
-        (in a worker thread) and the training program (see ``_compile``); later runs of the
-        same shapes reuse all three.
+        The first run of a shape compiles three programs: the training program, in a worker
+        thread, and meanwhile the initialiser and the batch plan (see ``_compile``); later runs
+        of the same shapes reuse all three, and of the same data seed the batch plan's result.
 
         Args:
           data: the ``Dataset``.
