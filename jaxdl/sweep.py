@@ -180,8 +180,10 @@ class Sweep:
 
     def _init_program(self, data: Dataset, names: tuple[str, ...], hyperparams: Mapping[str, np.ndarray],
                       sharding: NamedSharding | None) -> jax.stages.Wrapped:
-        """The members' initialiser, one ``jit_once`` program per hyperparameter names, input
-        shape and sharding (jax's own cache then covers other member counts)."""
+        """The members' initialiser ``(seeds [K], {name: [K]}) -> (states, step keys)``, both
+        stacked ``[K]``: one ``jit_once`` program (see ``create_train_states``) per
+        hyperparameter names, input shape and sharding, which with a ``sharding`` writes each
+        member straight onto its device."""
         cache_key = (names, data.input_shape, sharding)
         if cache_key not in self._inits:
             tx = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
@@ -195,21 +197,6 @@ class Sweep:
 
             self._inits[cache_key] = jit_once(init_members, out_shardings=sharding)
         return self._inits[cache_key]
-
-    def init(self, data: Dataset, hyperparams: Mapping[str, np.ndarray], seeds: np.ndarray, *,
-             sharding: NamedSharding | None = None) -> tuple[Any, jax.Array]:
-        """The members' initial train states and their step keys, both stacked ``[K]``.
-
-        One ``jit_once`` program (see ``create_train_states``) that, with a ``sharding``,
-        writes each member straight onto its device. Kept per hyperparameter names, input
-        shape and sharding, so a second call does not recompile it (``run`` compiles the same
-        program ahead of time, see ``_compile``).
-        """
-        names = tuple(sorted(hyperparams))
-        # Host (numpy) inputs go straight onto the member sharding; jnp arrays would land on
-        # one device first and be split by two more compiled programs (~0.1 s of a cold sweep).
-        return self._init_program(data, names, hyperparams, sharding)(
-            np.asarray(seeds), {n: np.asarray(hyperparams[n]) for n in names})
 
     def _compile(self, init, init_args, plan_args, shared, replicated, validate: Callable) -> tuple:
         """``(abstract states, initialiser, batch plan, training program)``, compiled;
@@ -260,6 +247,8 @@ class Sweep:
         mesh = Mesh(np.asarray(self.devices[:n]), ("members",)) if n > 1 else None
         sharding = NamedSharding(mesh, PartitionSpec("members")) if mesh else None
         names = tuple(sorted(values))
+        # Host (numpy) inputs go straight onto the member sharding; jnp arrays would land on
+        # one device first and be split by two more compiled programs (~0.1 s of a cold sweep).
         init_args = (seeds, {name: values[name] for name in names})
         init = self._init_program(data, names, values, sharding)
         chunks = num_steps // self.eval_every
