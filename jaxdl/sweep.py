@@ -154,7 +154,6 @@ class Sweep:
         self.devices = list(devices) if devices else []
         train_step = make_train_step(loss, metrics=metrics, regularizer=regularizer)
         eval_step = make_eval_step(loss, metrics=metrics)
-        self._inits: dict[tuple, Callable] = {}  # (hyperparameter names, input shape, sharding) -> jitted init
         # input signature -> (abstract states, initialiser, batch plan, training program), compiled
         self._executables: dict[tuple, tuple] = {}
         self._last_plan: tuple = (None, None)  # ((signature, data seed), batch indices): a pure function of them
@@ -181,24 +180,20 @@ class Sweep:
     def _init_program(self, data: Dataset, names: tuple[str, ...], hyperparams: Mapping[str, np.ndarray],
                       sharding: NamedSharding | None) -> jax.stages.Wrapped:
         """The members' initialiser ``(seeds [K], {name: [K]}) -> (states, step keys)``, both
-        stacked ``[K]``: one ``jit_once`` program (see ``create_train_states``) per
-        hyperparameter names, input shape and sharding, which with a ``sharding`` writes each
-        member straight onto its device."""
-        cache_key = (names, data.input_shape, sharding)
-        if cache_key not in self._inits:
-            tx = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
+        stacked ``[K]``: one ``jit_once`` program (see ``create_train_states``) that with a
+        ``sharding`` writes each member straight onto its device."""
+        tx = optax.inject_hyperparams(self.optimizer)(**{n: float(hyperparams[n][0]) for n in names})
 
-            def init_members(seeds, hp):
-                keys = jax.vmap(jax.random.key)(seeds)
-                states = jax.vmap(lambda key, h: create_train_state(
-                    self.model, tx, key=key, input_shape=data.input_shape, **h))(keys, hp)
-                # The key the train steps fold the step number into (dropout), apart from init's.
-                return states, jax.vmap(lambda key: jax.random.fold_in(key, 1))(keys)
+        def init_members(seeds, hp):
+            keys = jax.vmap(jax.random.key)(seeds)
+            states = jax.vmap(lambda key, h: create_train_state(
+                self.model, tx, key=key, input_shape=data.input_shape, **h))(keys, hp)
+            # The key the train steps fold the step number into (dropout), apart from init's.
+            return states, jax.vmap(lambda key: jax.random.fold_in(key, 1))(keys)
 
-            self._inits[cache_key] = jit_once(init_members, out_shardings=sharding)
-        return self._inits[cache_key]
+        return jit_once(init_members, out_shardings=sharding)
 
-    def _compile(self, init, init_args, plan_args, shared, replicated, validate: Callable) -> tuple:
+    def _compile(self, init: jax.stages.Wrapped, init_args, plan_args, shared, replicated, validate: Callable) -> tuple:
         """``(abstract states, initialiser, batch plan, training program)``, compiled;
         ``validate(abstract states)`` runs before anything but the initialiser is traced.
 
@@ -250,7 +245,6 @@ class Sweep:
         # Host (numpy) inputs go straight onto the member sharding; jnp arrays would land on
         # one device first and be split by two more compiled programs (~0.1 s of a cold sweep).
         init_args = (seeds, {name: values[name] for name in names})
-        init = self._init_program(data, names, values, sharding)
         chunks = num_steps // self.eval_every
         mask = _schedule_mask(data.num_train, self.batch_size, num_steps).reshape(chunks, self.eval_every, self.batch_size)
         shared = (data.x_train, data.y_train, data.x_test, data.y_test, mask)
@@ -258,13 +252,16 @@ class Sweep:
         if mesh is not None:  # members sharded over n devices; the jitted program follows the data
             shared = jax.device_put(shared, replicated)
         plan_args = (np.uint32(data_seed), data.num_train, self.batch_size, num_steps)
-        signature = (id(init), _signature(init_args), _signature(shared), plan_args[1:], replicated)
+        # Hyperparameter names (the tree of init_args), input shape (x's) and sharding (the mesh's)
+        # fix the initialiser too.
+        signature = (_signature(init_args), _signature(shared), plan_args[1:], replicated)
         validate = functools.partial(check_fit_inputs, data=data, batch_size=self.batch_size, num_steps=num_steps,
                                      stacked=True)
         if signature in self._executables:
             abstract_states, init_exe, plan_exe, program = self._executables[signature]
             validate(abstract_states)  # the data may differ in what its shapes do not show (its classes)
         else:
+            init = self._init_program(data, names, values, sharding)
             self._executables[signature] = self._compile(init, init_args, plan_args, shared, replicated, validate)
             _, init_exe, plan_exe, program = self._executables[signature]
         if self._last_plan[0] != (signature, data_seed):  # a tuning loop reruns the same data order
