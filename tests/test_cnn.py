@@ -185,7 +185,6 @@ def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, 
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
-
 @pytest.mark.parametrize("tile", [None, 2])
 def test_toeplitz_conv_maxpool_shares_the_gradient_at_ties(tile, key):
     """A constant image makes every window's four outputs equal: each gets a quarter of the
@@ -208,6 +207,7 @@ def test_toeplitz_conv_maxpool_shares_the_gradient_at_ties(tile, key):
     gy = jax.grad(lambda y: jnp.sum(jaxdl.models.conv._window_max(y)))(y)
     np.testing.assert_allclose(gy[0], np.full((2, 2, 5), 0.25))
     np.testing.assert_allclose(gy[1], np.array([[0.0, 0.5], [0.5, 0.0]])[:, :, None] * np.ones(5))
+
 
 def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
     with pytest.raises(ValueError, match="output size 27 .* is odd"):

@@ -102,7 +102,6 @@ def test_a_second_run_reuses_the_compiled_program(key):
     np.testing.assert_array_equal(first.train_loss, second.train_loss)
 
 
-
 def test_a_second_run_checks_the_new_data_and_recompiles_for_new_shapes(key):
     s = sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=CE, batch_size=10, eval_every=4)
     kw = dict(hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1])
@@ -150,6 +149,7 @@ def test_sweep_passes_compiler_options(key):
     np.testing.assert_allclose(default.train_loss, legacy.train_loss, rtol=1e-5, atol=1e-6)
     with pytest.raises(Exception, match="xla_cpu_no_such_option"):
         make({"xla_cpu_no_such_option": True}).run(data, **kw)
+
 
 SHARDED = """
 import json, jax, numpy as np, optax, jaxdl
