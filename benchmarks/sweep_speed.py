@@ -12,10 +12,13 @@ Compares, in one process and on the same batches:
   * sequential JAX: the same program for one run, called 16 times,
   * when PyTorch is importable: 16 eager PyTorch runs one after another, and the 16 runs as one
     ``torch.func.vmap`` step compiled with ``torch.compile``.
-"cold" includes compilation (a fresh program), "warm" reuses it (median of 3 runs). Cold times
-are also measured in fresh processes (``--cold-runs`` rounds, the variants alternating; the
-ratios use their medians), because a later program in one process finds JAX's caches warm and
-one cold run on a shared machine is noisy. Prints the ratios and writes OUT/sweep_speed.json.
+"cold" includes compilation (a fresh program), "warm" reuses it: the median of ``--warm-rounds``
+alternating rounds, each round running every compiled variant (PyTorch's included) once, so a
+slow spell of a shared machine hits them all rather than whichever ran then (PyTorch eager,
+not a target: the median of 3 runs). Cold times are also measured in fresh processes
+(``--cold-runs`` rounds, the variants alternating; the ratios use their medians), because a
+later program in one process finds JAX's caches warm and one cold run on a shared machine is
+noisy. Prints the ratios and writes OUT/sweep_speed.json.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxdl  # noqa: E402
-from common import output_dir, save_json  # noqa: E402
+from common import interleaved_rates, output_dir, save_json  # noqa: E402
 from jaxdl.sweep import Sweep, batch_schedule  # noqa: E402
 
 WIDTHS = (40, 100, 100, 10)
@@ -60,8 +63,8 @@ def make_sweep(batch_size: int, steps: int, devices=None, options=None) -> Sweep
                  eval_every=steps, devices=devices, compiler_options=options)
 
 
-def jax_timings(data, rates, steps, batch_size, repeats: int = 3) -> dict:
-    """In-process timings; "warm" is the median of ``repeats`` runs of the compiled program."""
+def jax_timings(data, rates, steps, batch_size) -> tuple[dict, dict]:
+    """In-process cold timings, and ``{name: run}`` to time warm (``warm_timings``)."""
     k = len(rates)
     sweep = functools.partial(make_sweep, batch_size, steps)
 
@@ -72,23 +75,26 @@ def jax_timings(data, rates, steps, batch_size, repeats: int = 3) -> dict:
     # later programs' "cold" find JAX's tracing caches warm (fresh processes: cold_timings).
     sharded = sweep(jax.devices())
     sharded_cold, result = _timed(lambda: run_all(sharded))
-    sharded_warm = _median_time(lambda: run_all(sharded), repeats)
     legacy = sweep(jax.devices(), jaxdl.legacy_emitters())
     legacy_cold, _ = _timed(lambda: run_all(legacy))
-    legacy_warm = _median_time(lambda: run_all(legacy), repeats)
     together = sweep()
     cold, _ = _timed(lambda: run_all(together))
-    warm = _median_time(lambda: run_all(together), repeats)
     one = sweep()
     run_each = lambda: [one.run(data, hyperparams={"learning_rate": rates[i:i + 1]}, seeds=[i], num_steps=steps)  # noqa: E731
                         for i in range(k)]
     seq_cold, _ = _timed(run_each)
-    seq_warm = _median_time(run_each, repeats)
-    return {"jaxdl_cold": cold, "jaxdl_warm": warm, "host_devices": jax.device_count(),
-            "jaxdl_sharded_cold": sharded_cold, "jaxdl_sharded_warm": sharded_warm,
-            "jaxdl_sharded_legacy_cold": legacy_cold, "jaxdl_sharded_legacy_warm": legacy_warm,
-            "sequential_jax_cold": seq_cold, "sequential_jax_warm": seq_warm,
-            "final_loss": result.train_loss[:, -1].tolist()}
+    runners = {"jaxdl_sharded": lambda: run_all(sharded), "jaxdl_sharded_legacy": lambda: run_all(legacy),
+               "jaxdl": lambda: run_all(together), "sequential_jax": run_each}
+    return {"jaxdl_cold": cold, "host_devices": jax.device_count(), "jaxdl_sharded_cold": sharded_cold,
+            "jaxdl_sharded_legacy_cold": legacy_cold, "sequential_jax_cold": seq_cold,
+            "final_loss": result.train_loss[:, -1].tolist()}, runners
+
+
+def warm_timings(runners: dict, rounds: int) -> dict:
+    """``{name}_warm``: median seconds of one run, in ``rounds`` alternating rounds."""
+    rates = interleaved_rates({name: lambda n, run=run: [run() for _ in range(n)] for name, run in runners.items()},
+                              steps=1, rounds=rounds)
+    return {f"{name}_warm": 1.0 / rate for name, rate in rates.items()}
 
 
 COLD_VARIANTS = ("jaxdl_sharded", "jaxdl_sharded_legacy", "torch_func_compile")
@@ -99,7 +105,7 @@ def cold_probe(variant: str, data, rates, steps, batch_size) -> float | None:
     the imports and the data, as the in-process "cold" times."""
     if variant == "torch_func_compile":
         out = torch_timings(data, rates, steps, batch_size, eager=False)
-        return None if out is None else out["torch_func_compile_cold"]
+        return None if out is None else out[0]["torch_func_compile_cold"]
     options = jaxdl.legacy_emitters() if variant == "jaxdl_sharded_legacy" else None
     s = make_sweep(batch_size, steps, jax.devices(), options)
     seconds, _ = _timed(lambda: s.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(len(rates)),
@@ -124,7 +130,8 @@ def cold_timings(args, variants, runs: int) -> dict:
         {f"{v}_cold_fresh_runs": t for v, t in times.items() if t}
 
 
-def torch_timings(data, rates, steps, batch_size, eager: bool = True) -> dict | None:
+def torch_timings(data, rates, steps, batch_size, eager: bool = True) -> tuple[dict, dict] | None:
+    """PyTorch's eager time and cold compile, and ``{"torch_func_compile": run}`` to time warm."""
     import tempfile
 
     # A fresh inductor cache, so that "cold" means compiling, as it does for JAX here (JAX's
@@ -193,9 +200,8 @@ def torch_timings(data, rates, steps, batch_size, eager: bool = True) -> dict | 
 
     eager_s = _median_time(run_eager, 3) if eager else None
     cold, _ = _timed(vmapped)
-    warm = _median_time(vmapped, 3)
-    return {"torch_version": torch.__version__, "torch_eager": eager_s, "torch_func_compile_cold": cold,
-            "torch_func_compile_warm": warm}
+    return ({"torch_version": torch.__version__, "torch_eager": eager_s, "torch_func_compile_cold": cold},
+            {"torch_func_compile": vmapped})
 
 
 def main(argv=None) -> dict:
@@ -205,27 +211,31 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--num-samples", type=int, default=5000, help="MNIST-1D examples (train + test)")
     p.add_argument("--cold-runs", type=int, default=3, help="rounds of fresh-process cold timings (0: none)")
+    p.add_argument("--warm-rounds", type=int, default=7, help="alternating rounds of warm timings")
     p.add_argument("--cold-probe", choices=COLD_VARIANTS, help=argparse.SUPPRESS)
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--out", default="runs/benchmarks")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.steps, args.models, args.num_samples, args.cold_runs, args.no_torch = 10, 2, 1000, 1, True
+        args.steps, args.models, args.num_samples, args.cold_runs, args.warm_rounds, args.no_torch = 10, 2, 1000, 1, 2, True
     data = jaxdl.data.mnist1d(num_samples=args.num_samples)
     rates = np.logspace(-4, -1, args.models).astype(np.float32)
     if args.cold_probe:  # a child of cold_timings: one number, as JSON on the last line
         print(json.dumps({"cold": cold_probe(args.cold_probe, data, rates, args.steps, args.batch_size)}))
         return {}
     output_dir(args.out)
-    result = {"device": jax.devices()[0].device_kind, "models": args.models, "steps": args.steps,
-              **jax_timings(data, rates, args.steps, args.batch_size)}
+    jax_result, runners = jax_timings(data, rates, args.steps, args.batch_size)
+    result = {"device": jax.devices()[0].device_kind, "models": args.models, "steps": args.steps, **jax_result}
     if not args.no_torch:
         torch_result = torch_timings(data, rates, args.steps, args.batch_size)
         if torch_result is None:
             print("PyTorch is not importable: JAX timings only.")
         else:
-            result.update(torch_result)
+            result.update(torch_result[0])
+            runners.update(torch_result[1])
+    result.update(warm_timings(runners, args.warm_rounds))
+    result["warm_rounds"] = args.warm_rounds
     variants = [v for v in COLD_VARIANTS if v.startswith("jaxdl") or "torch_func_compile_cold" in result]
     result.update(cold_timings(args, variants, args.cold_runs))
     print(f"{args.models} MLPs 40-100-100-10 x {args.steps} steps, Adam, batch {args.batch_size}, on {result['device']}")

@@ -113,6 +113,7 @@ def test_sweep_speed_benchmark_quick(tmp_path):
     # one round of cold timings in fresh processes, one per JAX configuration
     assert [len(result[f"{v}_cold_fresh_runs"]) for v in ("jaxdl_sharded", "jaxdl_sharded_legacy")] == [1, 1]
     assert result["jaxdl_sharded_legacy_warm"] > 0
+    assert result["warm_rounds"] == 2  # warm times from alternating rounds of every compiled variant
 
 
 def test_adam_paper_benchmark_quick(tmp_path):
