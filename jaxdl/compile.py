@@ -57,9 +57,10 @@ def legacy_emitters() -> dict[str, Any] | None:
 
     Measured on a 2-core CPU (``benchmarks/conv_step.py``, ``benchmarks/sweep_speed.py``):
     compile time 0.86 vs 1.70 s for LeNet-5's banded step, 0.71-0.79 vs 0.98-1.30 s for the
-    16-member MLP sweep; run time -11 to -14% for the banded LeNet-5 step (its slicing, padding and
-    pooling fusions), unchanged for XLA-convolution LeNet-5 and ResNet-20, +12-15% for the
-    MLP sweep. Results are the same up to float rounding (bitwise equal for the sweep here).
+    16-member MLP sweep; run time -11 to -14% for the banded LeNet-5 step (its slicing,
+    padding and pooling fusions), unchanged for XLA-convolution LeNet-5 and ResNet-20,
+    +12-30% for the MLP sweep (its in-place updates run as scalar loops: see the module
+    docstring). Results are the same up to float rounding (bitwise equal for the sweep here).
 
     Example::
 

@@ -253,9 +253,9 @@ class Sweep:
         if mesh is not None:  # members sharded over n devices; the jitted program follows the data
             shared = jax.device_put(shared, replicated)
         plan_args = (np.uint32(data_seed), data.num_train, self.batch_size, num_steps)
-        # Hyperparameter names (the tree of init_args), input shape (x's) and sharding (the mesh's)
-        # fix the initialiser too.
-        signature = (_signature(init_args), _signature(shared), plan_args[1:], replicated)
+        # Hyperparameter names (the tree of init_args), input shape and mesh (x's shape and
+        # sharding) fix the initialiser too.
+        signature = (_signature(init_args), _signature(shared), plan_args[1:])
         validate = functools.partial(check_fit_inputs, data=data, batch_size=self.batch_size, num_steps=num_steps,
                                      stacked=True)
         if signature in self._executables:
