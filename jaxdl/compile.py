@@ -11,7 +11,8 @@ reducing kernels between matmuls): the MLIR "fusion emitters" (the default in ja
 the older LLVM IR emitters, chosen per program by ``legacy_emitters()``. The older ones
 compile about 1.5x faster everywhere measured here; at run time they are faster for steps
 full of data movement (LeNet-5 with banded convolutions: 11-14% per step) and slower for
-steps of small matmuls and elementwise updates (the 16-member MNIST-1D MLP sweep: 12-30%).
+steps of small matmuls and elementwise updates (the 16-member MNIST-1D MLP sweep: 14-17%,
+back to back in one process).
 So they are an option, not a default, except in ``jit_once``, where only compile time counts.
 
 Why they lose on elementwise updates: a kernel that writes its result over one of its inputs
@@ -59,7 +60,7 @@ def legacy_emitters() -> dict[str, Any] | None:
     compile time 0.86 vs 1.70 s for LeNet-5's banded step, 0.71-0.79 vs 0.98-1.30 s for the
     16-member MLP sweep; run time -11 to -14% for the banded LeNet-5 step (its slicing,
     padding and pooling fusions), unchanged for XLA-convolution LeNet-5 and ResNet-20,
-    +12-30% for the MLP sweep (its in-place updates run as scalar loops: see the module
+    +14-17% for the MLP sweep (its in-place updates run as scalar loops: see the module
     docstring). Results are the same up to float rounding (bitwise equal for the sweep here).
 
     Example::

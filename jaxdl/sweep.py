@@ -143,7 +143,7 @@ class Sweep:
         divides it. Default: one device.
       compiler_options: passed to ``jax.jit`` for the sweep program. On XLA:CPU
         ``jaxdl.legacy_emitters()`` compiles it faster (16 MLPs: 0.71-0.79 s instead of
-        0.98-1.30 s) and runs it 12-30% slower (its optimizer updates, written in place,
+        0.98-1.30 s) and runs it 14-17% slower (its optimizer updates, written in place,
         run as scalar loops: see ``jaxdl.compile``): worth it for short sweeps only.
     """
 
