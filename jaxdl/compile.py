@@ -4,7 +4,11 @@ XLA spends most of its compile time in LLVM's optimisation passes. For a trainin
 pays off thousands of times; for an initialiser that runs once it does not: the MNIST-1D MLP's
 16-member initialiser (threefry random bits, truncated normals) compiles in 2.3 s at the
 default level and in 0.5 s without LLVM optimisation on XLA:CPU, and then runs in 11 ms
-instead of 4 ms (measured on a 2-core CPU). ``jit_once`` is ``jax.jit`` with that choice.
+instead of 4 ms (measured on a 2-core CPU). ``jit_once`` is ``jax.jit`` with that choice, and
+with the program's machine code emitted as one LLVM module rather than split into parts for
+parallel code generation: without optimisation the parts' fixed costs outweigh the gain
+(ResNet-20's initialiser 1.42 -> 1.12 CPU-s, 1.21 -> 1.00 s wall; LeNet-5's 0.40 -> 0.31
+CPU-s; the same bits).
 
 XLA:CPU also has two code generators for loop fusions (the elementwise, slicing, padding and
 reducing kernels between matmuls): the MLIR "fusion emitters" (the default in jax 0.10) and
@@ -36,16 +40,22 @@ import numpy as np
 __all__ = ["jit_once", "legacy_emitters"]
 
 _LEGACY = {"xla_cpu_use_fusion_emitters": False}
+# xla_backend_optimization_level is a DebugOptions field that XLA:CPU maps to LLVM's -O level.
+_ONCE = {"xla_backend_optimization_level": 0, "xla_cpu_parallel_codegen_split_count": 1}
+
+
+def _options_supported(backend: str, options: dict[str, Any]) -> bool:
+    return _supported(backend, tuple(sorted(options.items())))
 
 
 @functools.cache
-def _legacy_supported(backend: str) -> bool:
+def _supported(backend: str, options: tuple) -> bool:
     if backend != "cpu":
         return False
-    # One trivial compile (~30 ms, once per process): a later jaxlib may drop the option, and
-    # then programs should compile as usual rather than fail.
+    # One trivial compile (~30 ms, once per process and option set): a later jaxlib may drop
+    # an option, and then programs should compile as usual rather than fail.
     try:
-        jax.jit(lambda x: x + 1, compiler_options=_LEGACY).lower(np.float32(0)).compile()
+        jax.jit(lambda x: x + 1, compiler_options=dict(options)).lower(np.float32(0)).compile()
     except Exception:  # noqa: BLE001 - XLA reports an unknown option as a runtime error
         return False
     return True
@@ -67,14 +77,14 @@ def legacy_emitters() -> dict[str, Any] | None:
 
         step = jax.jit(train_step, donate_argnums=0, compiler_options=jaxdl.legacy_emitters())
     """
-    return dict(_LEGACY) if _legacy_supported(jax.default_backend()) else None
+    return dict(_LEGACY) if _options_supported(jax.default_backend(), _LEGACY) else None
 
 
 def jit_once(fn: Callable, **jit_kwargs) -> jax.stages.Wrapped:
     """``jax.jit(fn, **jit_kwargs)``, compiled for a short compile rather than a fast run on
-    XLA:CPU (no LLVM optimisation, the older loop emitters: the sweep's 16-member initialiser
-    compiles in 0.19-0.21 s instead of 0.34-0.47 s with the fusion emitters); plain
-    ``jax.jit`` on other backends.
+    XLA:CPU (no LLVM optimisation, one LLVM module, the older loop emitters: the sweep's
+    16-member initialiser compiles in 0.19-0.21 s instead of 0.34-0.47 s with the fusion
+    emitters); plain ``jax.jit`` on other backends.
 
     Integer work (keys, permutations) gives the same bits either way; floating-point results
     can differ from a default-level compile in the last bit (e.g. an orthogonal initialiser's
@@ -82,6 +92,6 @@ def jit_once(fn: Callable, **jit_kwargs) -> jax.stages.Wrapped:
     """
     if jax.default_backend() != "cpu":
         return jax.jit(fn, **jit_kwargs)
-    # xla_backend_optimization_level is a DebugOptions field that XLA:CPU maps to LLVM's -O level.
-    options = {"xla_backend_optimization_level": 0, **(legacy_emitters() or {})}
+    once = _ONCE if _options_supported("cpu", _ONCE) else {"xla_backend_optimization_level": 0}
+    options = {**once, **(legacy_emitters() or {})}
     return jax.jit(fn, compiler_options=options, **jit_kwargs)

@@ -276,12 +276,25 @@ def test_legacy_emitters_give_the_same_step(key):
 def test_legacy_emitters_fall_back_when_the_option_is_gone(monkeypatch):
     from jaxdl import compile as compile_module
     monkeypatch.setattr(compile_module, "_LEGACY", {"xla_cpu_no_such_option": False})
-    compile_module._legacy_supported.cache_clear()
+    compile_module._supported.cache_clear()
     try:
         assert jaxdl.legacy_emitters() is None  # a jaxlib without the option: compile as usual
         assert int(jaxdl.jit_once(lambda x: x + 1)(np.int32(1))) == 2
     finally:
-        compile_module._legacy_supported.cache_clear()
+        compile_module._supported.cache_clear()
+
+
+def test_jit_once_falls_back_when_an_option_is_gone(monkeypatch, key):
+    from jaxdl import compile as compile_module
+    if jax.default_backend() == "cpu":  # this jaxlib has them all: jit_once uses them
+        assert compile_module._options_supported("cpu", compile_module._ONCE)
+    monkeypatch.setattr(compile_module, "_ONCE", {**compile_module._ONCE, "xla_cpu_no_such_option": 1})
+    compile_module._supported.cache_clear()
+    try:
+        perm = lambda k: jax.random.permutation(k, 100)  # noqa: E731
+        np.testing.assert_array_equal(jaxdl.jit_once(perm)(key), jax.jit(perm)(key))
+    finally:
+        compile_module._supported.cache_clear()
 
 
 def test_create_train_states_equals_vmapped_create(key):
