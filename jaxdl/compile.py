@@ -41,7 +41,8 @@ __all__ = ["jit_once", "legacy_emitters"]
 
 _LEGACY = {"xla_cpu_use_fusion_emitters": False}
 # xla_backend_optimization_level is a DebugOptions field that XLA:CPU maps to LLVM's -O level.
-_ONCE = {"xla_backend_optimization_level": 0, "xla_cpu_parallel_codegen_split_count": 1}
+_LEVEL_0 = {"xla_backend_optimization_level": 0}
+_ONCE = {**_LEVEL_0, "xla_cpu_parallel_codegen_split_count": 1}
 
 
 def _options_supported(backend: str, options: dict[str, Any]) -> bool:
@@ -96,6 +97,6 @@ def jit_once(fn: Callable, **jit_kwargs) -> jax.stages.Wrapped:
     """
     if jax.default_backend() != "cpu":
         return jax.jit(fn, **jit_kwargs)
-    once = _ONCE if _options_supported("cpu", _ONCE) else {"xla_backend_optimization_level": 0}
+    once = _ONCE if _options_supported("cpu", _ONCE) else _LEVEL_0
     options = {**once, **(legacy_emitters() or {})}
     return jax.jit(fn, compiler_options=options, **jit_kwargs)
