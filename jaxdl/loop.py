@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from jaxdl import host_random
 from jaxdl.checkpoint import Checkpointer
 from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
@@ -122,12 +123,27 @@ def predict(state: TrainState, x, *, batch_size: int = 1000) -> np.ndarray:
 def epoch_order(data_key: jax.Array, epoch, num_examples: int, padded_size: int) -> jax.Array:
     """Example indices of one epoch: ``permutation(fold_in(data_key, epoch), N)``, padded (with
     index 0, to be masked out) or cut to ``padded_size`` = steps per epoch x batch size.
+    ``fit`` and ``Sweep`` compute the same indices with numpy (``jaxdl.host_random``) when a
+    run's orders are small (``host_orders``), which spares them a compile.
 
     Returns:
       ``[padded_size]`` int32 indices.
     """
     perm = jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples)
     return jnp.pad(perm, (0, max(padded_size - num_examples, 0)))[:padded_size]
+
+
+# Data orders of up to this many example-epochs in all are computed with numpy
+# (``host_random``: the same bits, ~0.15-0.2 us per example-epoch on a 2-core CPU, so at most
+# ~0.4 s) instead of as a compiled program, whose tracing and compile take 0.1-0.35 CPU-s
+# before the first step; longer runs over larger sets amortise the compile.
+HOST_ORDER_LIMIT = 2**21
+
+
+def host_orders(num_examples: int, epochs: int, key: jax.Array | None = None) -> bool:
+    """Whether ``epochs`` data orders of ``num_examples`` (for ``key``'s PRNG) are computed on
+    the host: the same indices as ``epoch_order``, without a compile."""
+    return num_examples * epochs <= HOST_ORDER_LIMIT and host_random.available(key)
 
 
 def read_history(workdir: str | os.PathLike) -> list[dict[str, Any]]:
@@ -357,6 +373,16 @@ def fit(
     except TypeError:  # an unhashable step (a callable object): build without the cache
         train_fn, eval_fn, order_of_epoch = _compiled.__wrapped__(*settings)
 
+    if host_orders(n, -(-num_steps // steps_per_epoch) * (k if stacked else 1), data_keys):
+        raw_keys = np.asarray(jax.random.key_data(data_keys)).reshape(-1, 2)
+
+        def next_order(epoch: int) -> jax.Array:
+            orders = np.concatenate([host_random.epoch_orders(r, [epoch], n, padded) for r in raw_keys])
+            return place(orders if stacked else orders[0])
+    else:
+        def next_order(epoch: int) -> jax.Array:
+            return order_of_epoch(data_keys, epoch)
+
     # Several CPU devices in one process (--xla_force_host_platform_device_count): jaxlib
     # 0.10.2's in-process all-reduce can deadlock when many steps are queued (seen in a loop of
     # pre-placed arrays after 50-3000 steps; the process aborts after 40 s). One step in flight
@@ -415,7 +441,7 @@ def fit(
             for step in range(start, num_steps):
                 epoch, batch_index = divmod(step, steps_per_epoch)
                 if epoch != order_epoch:
-                    order, order_epoch = order_of_epoch(data_keys, epoch), epoch
+                    order, order_epoch = next_order(epoch), epoch
                 state, watch, metrics = train_fn(state, watch, x_train, y_train, order, mask_epoch,
                                                  batch_index, step, step_keys)
                 if one_in_flight:

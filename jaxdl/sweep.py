@@ -23,9 +23,10 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxdl import host_random
 from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
-from jaxdl.loop import epoch_order
+from jaxdl.loop import epoch_order, host_orders
 from jaxdl.train import create_train_state, make_eval_step, make_train_step
 from jaxdl.validate import check_fit_inputs
 
@@ -93,6 +94,18 @@ def _seeded_schedule_program(sharding: NamedSharding | None):
         return _schedule_indices(jax.random.key(data_seed), num_examples, batch_size, num_steps)
 
     return jit_once(plan, static_argnums=(1, 2, 3), out_shardings=sharding)
+
+
+def _host_plan(num_examples: int, batch_size: int, num_steps: int) -> bool:
+    _, epochs = _epoch_layout(num_examples, batch_size, num_steps)
+    return host_orders(num_examples, epochs)
+
+
+def _host_schedule_indices(data_seed, num_examples: int, batch_size: int, num_steps: int) -> np.ndarray:
+    """``_schedule_indices(jax.random.key(data_seed), ...)`` computed on the host: ``[S, B]`` int32."""
+    padded, epochs = _epoch_layout(num_examples, batch_size, num_steps)
+    orders = host_random.epoch_orders(host_random.seed_key(data_seed), range(epochs), num_examples, padded)
+    return orders.reshape(-1, batch_size)[:num_steps]
 
 
 def _epoch_layout(num_examples: int, batch_size: int, num_steps: int) -> tuple[int, int]:
@@ -195,32 +208,48 @@ class Sweep:
         return jit_once(init_members, out_shardings=sharding)
 
     def _compile(self, init: jax.stages.Wrapped, init_args, plan_args, shared, replicated, validate: Callable) -> tuple:
-        """``(abstract states, initialiser, batch plan, training program)``, compiled;
-        ``validate(abstract states)`` runs before anything but the initialiser is traced.
+        """``((abstract states, initialiser, batch plan, training program), first plan)``:
+        the programs, compiled, and the batch plan for ``plan_args`` when it was computed on
+        the host meanwhile (else ``None``); ``validate(abstract states)`` runs before anything
+        but the initialiser is traced.
 
         The training program is traced from the states' *shapes* and compiled in a worker
         thread (XLA compiles without holding the GIL) while this thread lowers and compiles the
-        initialiser and the batch plan (``jit_once`` programs). All tracing stays in the
-        calling thread, under its ``jax.config`` contexts.
+        initialiser and computes the batch plan (with numpy, or for long plans as a
+        ``jit_once`` program). All tracing stays in the calling thread, under its
+        ``jax.config`` contexts.
         """
         init_traced = init.trace(*init_args)
         states, step_keys = init_traced.out_info  # shapes, dtypes and shardings
         validate(states)
-        plan_traced = _seeded_schedule_program(replicated).trace(*plan_args)
+        sizes = plan_args[1:]
+        if _host_plan(*sizes):
+            plan_traced = None
+            plan_info = jax.ShapeDtypeStruct((sizes[2], sizes[1]), jnp.int32, sharding=replicated)
+        else:
+            plan_traced = _seeded_schedule_program(replicated).trace(*plan_args)
+            plan_info = plan_traced.out_info
         x, y, x_test, y_test, mask = shared
-        lowered = self._program.trace(states, step_keys, x, y, x_test, y_test, plan_traced.out_info, mask).lower()
+        lowered = self._program.trace(states, step_keys, x, y, x_test, y_test, plan_info, mask).lower()
         with concurrent.futures.ThreadPoolExecutor(1) as worker:
             program = worker.submit(lowered.compile)
-            init_exe, plan_exe = init_traced.lower().compile(), plan_traced.lower().compile()
-            return states, init_exe, plan_exe, program.result()
+            init_exe = init_traced.lower().compile()
+            if plan_traced is None:
+                def plan_exe(data_seed):
+                    return jax.device_put(_host_schedule_indices(data_seed, *sizes), replicated)
+
+                first_plan = plan_exe(plan_args[0])
+            else:
+                plan_exe, first_plan = plan_traced.lower().compile(), None
+            return (states, init_exe, plan_exe, program.result()), first_plan
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
             num_steps: int, data_seed: int = 0) -> SweepResult:
         """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
 
-        The first run of a shape compiles three programs: the training program, in a worker
-        thread, and meanwhile the initialiser and the batch plan (see ``_compile``); later runs
-        of the same shapes reuse all three, and of the same data seed the batch plan's result.
+        The first run of a shape compiles the training program in a worker thread, and
+        meanwhile the initialiser, and computes the batch plan (see ``_compile``); later runs
+        of the same shapes reuse them, and of the same data seed the batch plan's result.
 
         Args:
           data: the ``Dataset``.
@@ -263,8 +292,11 @@ class Sweep:
             validate(abstract_states)  # the data may differ in what its shapes do not show (its classes)
         else:
             init = self._init_program(data, names, values, sharding)
-            self._executables[signature] = self._compile(init, init_args, plan_args, shared, replicated, validate)
+            self._executables[signature], first_plan = self._compile(init, init_args, plan_args, shared, replicated,
+                                                                     validate)
             _, init_exe, plan_exe, program = self._executables[signature]
+            if first_plan is not None:
+                self._last_plan = (signature, data_seed), first_plan
         if self._last_plan[0] != (signature, data_seed):  # a tuning loop reruns the same data order
             self._last_plan = (signature, data_seed), plan_exe(plan_args[0])
         states, step_keys = init_exe(*init_args)
