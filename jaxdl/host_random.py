@@ -2,7 +2,7 @@
 
 A data order (``jax.random.permutation(jax.random.fold_in(key, epoch), N)``) is a few thousand
 threefry hashes and a sort: microseconds of work, but as a JAX program it first costs a
-compile (0.1-0.3 s on a 2-core CPU even at LLVM level 0), which a cold sweep or a short
+compile (0.1-0.35 s of tracing and compiling on a 2-core CPU, even at LLVM level 0), which a cold sweep or a short
 ``fit`` pays on its critical path. This module evaluates the same function with numpy:
 
 * Threefry-2x32 with 20 rounds (Salmon et al. 2011, "Parallel random numbers: as easy as
@@ -49,7 +49,7 @@ def _threefry2x32(key: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> tuple[np.n
     tmp = np.empty_like(x2)
     for group in range(5):
         for r in _ROTATIONS[group % 2]:
-            # In place: a data order hashes N counters per round, and allocation dominates.
+            # In place: no temporary array per operation (x1, x2 are this function's copies).
             x1 += x2
             np.right_shift(x2, np.uint32(32 - r), out=tmp)
             x2 <<= np.uint32(r)
