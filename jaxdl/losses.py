@@ -132,7 +132,9 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
       labels: ``[B]`` integer classes in ``[0, C)``.
 
     Returns:
-      ``[B]`` per-example loss.
+      ``[B]`` per-example loss; NaN where a label lies outside ``[0, C)`` (inside a
+      compiled step the labels are not visible, so a bad label poisons the loss rather
+      than silently picking another class).
     """
     if logits.ndim != labels.ndim + 1 or logits.shape[:-1] != labels.shape:
         raise ValueError(
@@ -145,8 +147,13 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
             f"{labels.dtype}."
         )
     log_normaliser = jax.nn.logsumexp(logits, axis=-1)
-    label_logits = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
-    return log_normaliser - label_logits
+    num_classes = logits.shape[-1]
+    # s_y as a one-hot select, not a gather: a gather wraps label -1 around to class C - 1,
+    # while the one-hot of an out-of-range label is all False (and its loss NaN below).
+    is_label = jax.nn.one_hot(labels, num_classes, dtype=jnp.bool_)
+    label_logits = jnp.sum(jnp.where(is_label, logits, 0), axis=-1)
+    in_range = (labels >= 0) & (labels < num_classes)
+    return jnp.where(in_range, log_normaliser - label_logits, jnp.nan)
 
 
 def gaussian_nll(outputs: jax.Array, targets: jax.Array) -> jax.Array:

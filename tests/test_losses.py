@@ -80,6 +80,23 @@ def test_stable_at_extreme_logits(name, loss, make, scale, key):
     assert float(value) <= 2e4 + 1  # the loss is at most |logit|-sized, never inf
 
 
+def test_softmax_cross_entropy_gradient_and_dtype_match_optax(key):
+    logits, labels = _categorical(key)
+    ours = jax.grad(lambda s: jaxdl.softmax_cross_entropy(s, labels).sum())(logits)
+    ref = jax.grad(lambda s: optax.softmax_cross_entropy_with_integer_labels(s, labels).sum())(logits)
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7)
+    assert jaxdl.softmax_cross_entropy(logits.astype(jnp.bfloat16), labels).dtype == jnp.bfloat16
+
+
+def test_softmax_cross_entropy_is_nan_for_labels_outside_the_classes(key):
+    logits, labels = _categorical(key)
+    bad = labels.at[1].set(C).at[4].set(-1)  # neither wraps around to another class
+    loss = jax.jit(jaxdl.softmax_cross_entropy)(logits, bad)
+    assert np.isnan(loss[1]) and np.isnan(loss[4])
+    keep = np.array([0, 2, 3, 5])
+    np.testing.assert_array_equal(loss[keep], jaxdl.softmax_cross_entropy(logits, labels)[keep])
+
+
 def test_binary_cross_entropy_accepts_one_unit_logits(key):
     logits, labels = _binary(key)
     np.testing.assert_allclose(jaxdl.binary_cross_entropy(logits[:, None], labels),
