@@ -228,3 +228,60 @@ def test_optax_schedules_drive_the_learning_rate(name, key):
     sgd = jax.jit(functools.partial(_run_open_loop, optim.sgd(schedule)))(params, stream)
     expected = jax.tree.map(lambda p, g: p - jnp.tensordot(jax.vmap(schedule)(jnp.arange(200)), g, axes=1), params, stream)
     assert _relative(sgd, expected) <= 1e-5
+
+
+_NAMES = {id(v): f"{m.__name__.split('.')[-1]}.{k}" for m in (optax, optim) for k, v in vars(m).items()}
+ELEMENTWISE = sorted(optim.ELEMENTWISE, key=lambda f: _NAMES[id(f)])
+
+
+@pytest.mark.parametrize("factory", ELEMENTWISE, ids=[_NAMES[id(f)] for f in ELEMENTWISE])
+def test_flattened_elementwise_optimizers_equal_their_per_array_form(factory, key):
+    params = _params(key)
+    stream = jax.tree.map(lambda p: jax.random.normal(jax.random.key(1), (200, *p.shape)), params)
+    flat_tx = optim.flattened(factory)(LR)
+    assert all(x.shape in {(), (40,)} for x in jax.tree.leaves(flat_tx.init(params)))  # one vector of 7*5 + 5
+    a = jax.jit(functools.partial(_run_open_loop, flat_tx))(params, stream)
+    b = jax.jit(functools.partial(_run_open_loop, factory(LR)))(params, stream)
+    assert _relative(b, params) > 1e-3  # the stream really moved the parameters
+    assert _relative(a, b) <= 1e-6
+
+
+def test_flattening_changes_a_per_array_optimizer(key):
+    # LAMB scales each array's step by its own trust ratio: one vector is another optimizer.
+    assert not optim.is_elementwise(optax.lamb)
+    params = _params(key)
+    stream = jax.tree.map(lambda p: jax.random.normal(jax.random.key(1), (20, *p.shape)), params)
+    a = jax.jit(functools.partial(_run_open_loop, optim.flattened(optax.lamb)(LR)))(params, stream)
+    b = jax.jit(functools.partial(_run_open_loop, optax.lamb(LR)))(params, stream)
+    assert _relative(a, b) > 1e-3
+
+
+def test_is_elementwise_accepts_only_known_factories_and_scalar_partials():
+    assert optim.is_elementwise(optax.adam) and optim.is_elementwise(optim.rmsprop)
+    assert optim.is_elementwise(functools.partial(optax.sgd, momentum=0.9, nesterov=True))
+    assert not optim.is_elementwise(functools.partial(optax.adamw, mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p)))
+    assert not optim.is_elementwise(lambda learning_rate: optax.adam(learning_rate))  # unknown: not assumed
+    assert not optim.is_elementwise(optax.adafactor)
+
+
+def test_flattened_keeps_one_vector_only_for_one_dtype(key):
+    params = _params(key)
+    tx = optim.flattened(optax.adam)(LR)
+    mu = tx.init(params)[0].mu
+    assert mu.shape == (40,)
+    mixed = {"w": params["w"], "b": params["b"].astype(jnp.bfloat16)}
+    mu = tx.init(mixed)[0].mu
+    assert mu["w"].dtype == jnp.float32 and mu["b"].dtype == jnp.bfloat16  # not promoted into one vector
+    updates, _ = jax.jit(tx.update)(mixed, tx.init(mixed), mixed)
+    reference, _ = optax.adam(LR).update(mixed, optax.adam(LR).init(mixed), mixed)
+    assert jax.tree.map(lambda x: x.dtype, updates) == jax.tree.map(lambda x: x.dtype, reference)
+
+
+def test_flattened_keeps_the_signature_for_inject_hyperparams(key):
+    params = _params(key)
+    updates = []
+    for factory in (optim.flattened(optim.adam), optim.adam):
+        tx = optax.inject_hyperparams(factory)(learning_rate=LR)  # b1, b2, eps injected too (float32)
+        state = jaxdl.set_hyperparams(tx.init(params), learning_rate=0.2)
+        updates.append(tx.update(params, state, params)[0])
+    assert _relative(*updates) <= 1e-6 and _relative(updates[0], params) > 1e-3

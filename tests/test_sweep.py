@@ -86,6 +86,26 @@ def test_deepobs_protocol_picks_the_best_finite_rate(key, tmp_path):
     assert (tmp_path / "s.png").stat().st_size > 10_000
 
 
+def _optimizer_leaf_shapes(s: sweep.Sweep) -> set:
+    (states, *_), = s._executables.values()  # the compiled program's abstract member states
+    return {x.shape for x in jax.tree.leaves(states.opt_state)}
+
+
+def test_sweep_flattens_elementwise_optimizers_only(key):
+    data = jaxdl.data.blobs(key=key, num_train=50, num_test=20)
+    model = jaxdl.MLP(features=(16, 3))  # 2*16 + 16 + 16*3 + 3 = 99 parameters
+    kw = dict(loss=CE, batch_size=16, eval_every=4)
+    run = dict(hyperparams={"learning_rate": [3e-3, 3e-2]}, seeds=[0, 1], num_steps=12)
+    auto, off = sweep.Sweep(model, optax.adam, **kw), sweep.Sweep(model, optax.adam, flatten_optimizer=False, **kw)
+    lamb = sweep.Sweep(model, optax.lamb, **kw)
+    assert (auto.flatten_optimizer, off.flatten_optimizer, lamb.flatten_optimizer) == (True, False, False)
+    results = [s.run(data, **run) for s in (auto, off, lamb)]
+    assert (2, 99) in _optimizer_leaf_shapes(auto)  # Adam's moments: one vector per member
+    assert (2, 99) not in _optimizer_leaf_shapes(off) and (2, 2, 16) in _optimizer_leaf_shapes(off)
+    assert (2, 2, 16) in _optimizer_leaf_shapes(lamb)
+    np.testing.assert_allclose(results[0].train_loss, results[1].train_loss, rtol=1e-5, atol=1e-6)
+
+
 def test_a_second_run_reuses_the_compiled_program(key):
     data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
     traces = []
