@@ -148,10 +148,8 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
         )
     log_normaliser = jax.nn.logsumexp(logits, axis=-1)
     num_classes = logits.shape[-1]
-    # s_y as a one-hot select, not a gather: a gather wraps label -1 around to class C - 1,
-    # while the one-hot of an out-of-range label is all False (and its loss NaN below).
-    is_label = jax.nn.one_hot(labels, num_classes, dtype=jnp.bool_)
-    label_logits = jnp.sum(jnp.where(is_label, logits, 0), axis=-1)
+    label_logits = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    # The gather alone would wrap label -1 around to class C - 1 (and fill C with NaN).
     in_range = (labels >= 0) & (labels < num_classes)
     return jnp.where(in_range, log_normaliser - label_logits, jnp.nan)
 
