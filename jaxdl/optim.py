@@ -367,8 +367,9 @@ def flattened(factory: Callable[..., optax.GradientTransformation]) -> Callable[
     For an element-wise optimizer (``is_elementwise``) this is the same arithmetic, up to
     float rounding (XLA compiles the two differently: Adam's first step differs by ~5e-7 of
     its size), in a few kernels instead of a few per parameter array, so a program with many
-    small arrays compiles faster. Parameters of more than one dtype are left unflattened (one vector would
-    promote them). The signature is ``factory``'s, so ``optax.inject_hyperparams`` accepts it.
+    small arrays compiles faster. Parameters of more than one dtype are left unflattened
+    (one vector would promote them). The signature is ``factory``'s, so
+    ``optax.inject_hyperparams`` accepts it.
 
     Example::
 

@@ -259,7 +259,8 @@ def test_flattening_changes_a_per_array_optimizer(key):
 def test_is_elementwise_accepts_only_known_factories_and_scalar_partials():
     assert optim.is_elementwise(optax.adam) and optim.is_elementwise(optim.rmsprop)
     assert optim.is_elementwise(functools.partial(optax.sgd, momentum=0.9, nesterov=True))
-    assert not optim.is_elementwise(functools.partial(optax.adamw, mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p)))
+    matrices_only = functools.partial(optax.adamw, mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
+    assert not optim.is_elementwise(matrices_only)
     assert not optim.is_elementwise(lambda learning_rate: optax.adam(learning_rate))  # unknown: not assumed
     assert not optim.is_elementwise(optax.adafactor)
 
