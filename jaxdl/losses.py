@@ -10,12 +10,18 @@ Conventions (all losses):
     ``targets``), like optax; the train step takes the (masked) mean.
   * Shapes are checked, not broadcast: ``[B, 1]`` predictions against ``[B]`` targets would
     silently broadcast to ``[B, B]``, the most common regression bug there is.
+  * Targets outside the distribution's support (a class label outside ``[0, C)``, a
+    Bernoulli target outside ``[0, 1]``, a negative count) raise a ``ValueError`` naming the
+    first one when the targets are concrete arrays; inside ``jit``/``vmap``/``grad`` the
+    values are not visible, so those examples' losses are NaN instead: the likelihood is
+    undefined there, and a NaN stops ``fit`` where a finite number would train on nonsense.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxdl.utils import kernel_leaves
 
@@ -42,6 +48,19 @@ def _check_same_shape(name: str, predictions: jax.Array, targets: jax.Array) -> 
         )
     if predictions.ndim == 0:
         raise ValueError(f"{name}: expected a batch of predictions, got a scalar.")
+
+
+def _in_support(name: str, targets: jax.Array, inside: jax.Array, support: str) -> jax.Array:
+    """``inside`` (bool, the shape of ``targets``), after raising a ``ValueError`` that names
+    the first target outside ``support`` when ``targets`` is a concrete array (not a tracer)."""
+    if not isinstance(targets, jax.core.Tracer) and not isinstance(inside, jax.core.Tracer):
+        bad = ~np.asarray(inside)
+        if bad.any():
+            count, index = int(bad.sum()), tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name}: targets must be {support}, but {count} {'is' if count == 1 else 'are'} "
+                             f"not (the first, {np.asarray(targets)[index].item()!r}, at index "
+                             f"{index if len(index) > 1 else index[0]}).")
+    return inside
 
 
 def _sum_over_outputs(values: jax.Array) -> jax.Array:
@@ -112,12 +131,15 @@ def binary_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
       labels: ``[B]`` targets in ``[0, 1]`` (hard labels or probabilities).
 
     Returns:
-      ``[B]`` per-example loss.
+      ``[B]`` per-example loss; NaN where a label lies outside ``[0, 1]`` (under a
+      transformation; concrete labels raise, see the module docstring). Outside it the
+      loss is unbounded below (``y = 2``: ``-> -inf`` as ``s -> inf``).
     """
     logits = _squeeze_binary_logits("binary_cross_entropy", logits, labels)
     labels = labels.astype(logits.dtype)
+    inside = _in_support("binary_cross_entropy", labels, (labels >= 0) & (labels <= 1), "in [0, 1]")
     per_unit = jnp.maximum(logits, 0) - logits * labels + jnp.log1p(jnp.exp(-jnp.abs(logits)))
-    return _sum_over_outputs(per_unit)
+    return _sum_over_outputs(jnp.where(inside, per_unit, jnp.nan))
 
 
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -132,9 +154,9 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
       labels: ``[B]`` integer classes in ``[0, C)``.
 
     Returns:
-      ``[B]`` per-example loss; NaN where a label lies outside ``[0, C)`` (inside a
-      compiled step the labels are not visible, so a bad label poisons the loss rather
-      than silently picking another class).
+      ``[B]`` per-example loss; NaN where a label lies outside ``[0, C)`` (under a
+      transformation; concrete labels raise, see the module docstring): the gather alone
+      would silently pick another class (label -1 wraps around to class ``C - 1``).
     """
     if logits.ndim != labels.ndim + 1 or logits.shape[:-1] != labels.shape:
         raise ValueError(
@@ -149,9 +171,9 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     log_normaliser = jax.nn.logsumexp(logits, axis=-1)
     num_classes = logits.shape[-1]
     label_logits = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
-    # The gather alone would wrap label -1 around to class C - 1 (and fill C with NaN).
-    in_range = (labels >= 0) & (labels < num_classes)
-    return jnp.where(in_range, log_normaliser - label_logits, jnp.nan)
+    inside = _in_support("softmax_cross_entropy", labels, (labels >= 0) & (labels < num_classes),
+                         f"class labels in [0, {num_classes}) for {num_classes} logits")
+    return jnp.where(inside, log_normaliser - label_logits, jnp.nan)
 
 
 def gaussian_nll(outputs: jax.Array, targets: jax.Array) -> jax.Array:
@@ -196,12 +218,14 @@ def poisson_nll(log_rates: jax.Array, counts: jax.Array) -> jax.Array:
       counts: same shape, non-negative counts (any real dtype or integers).
 
     Returns:
-      ``[B]`` per-example loss.
+      ``[B]`` per-example loss; NaN for an example with a negative count (under a
+      transformation; concrete counts raise), where the loss is unbounded below.
     """
     _check_same_shape("poisson_nll", log_rates, counts)
     counts = counts.astype(log_rates.dtype)
+    inside = _in_support("poisson_nll", counts, counts >= 0, "non-negative counts")
     per_unit = jnp.exp(log_rates) - counts * log_rates
-    return _sum_over_outputs(per_unit)
+    return _sum_over_outputs(jnp.where(inside, per_unit, jnp.nan))
 
 
 def heaviside(scores: jax.Array) -> jax.Array:
@@ -223,11 +247,15 @@ def perceptron_loss(scores: jax.Array, labels: jax.Array) -> jax.Array:
       labels: ``[B]`` targets in ``{0, 1}``.
 
     Returns:
-      ``[B]`` per-example loss, ``>= 0``, zero exactly on correctly classified examples.
+      ``[B]`` per-example loss, ``>= 0``, zero exactly on correctly classified examples;
+      NaN where a label is not 0 or 1 (under a transformation; concrete labels raise): with
+      the +-1 labels of other texts a -1 example would never count as classified right.
     """
     scores = _squeeze_binary_logits("perceptron_loss", scores, labels)
-    error = jax.lax.stop_gradient(heaviside(scores) - labels.astype(scores.dtype))
-    return error * scores
+    labels = labels.astype(scores.dtype)
+    inside = _in_support("perceptron_loss", labels, (labels == 0) | (labels == 1), "0 or 1")
+    error = jax.lax.stop_gradient(heaviside(scores) - labels)
+    return jnp.where(inside, error * scores, jnp.nan)
 
 
 def l2_penalty(params) -> jax.Array:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["accuracy", "confusion_matrix"]
 
@@ -38,11 +39,29 @@ def confusion_matrix(labels: jax.Array, predictions: jax.Array, num_classes: int
     as class ``j`` (rows: truth, columns: prediction; the diagonal holds the correct ones).
 
     Args:
-      labels, predictions: ``[N]`` integers in ``[0, C)``.
+      labels, predictions: ``[N]`` integers in ``[0, C)``. Concrete arrays outside it raise a
+        ``ValueError``; under ``jit`` such pairs are left out (the counts then sum to less
+        than ``N``) rather than counted in another cell.
+      num_classes: ``C``.
     """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"confusion_matrix: num_classes must be a positive int, got {num_classes!r}.")
     labels, predictions = jnp.asarray(labels), jnp.asarray(predictions)
     if labels.shape != predictions.shape or labels.ndim != 1:
         raise ValueError(f"confusion_matrix needs [N] labels and [N] predictions, got {labels.shape} and "
                          f"{predictions.shape}.")
-    flat = labels.astype(jnp.int32) * num_classes + predictions.astype(jnp.int32)
-    return jnp.bincount(flat, length=num_classes * num_classes).reshape(num_classes, num_classes)
+    inside = jnp.ones(labels.shape, bool)
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if not jnp.issubdtype(values.dtype, jnp.integer):
+            raise TypeError(f"confusion_matrix: {name} must be integer classes, got dtype {values.dtype}.")
+        ok = (values >= 0) & (values < num_classes)
+        if not isinstance(ok, jax.core.Tracer) and not bool(ok.all()):
+            first = int(np.argmax(~np.asarray(ok)))
+            raise ValueError(f"confusion_matrix: {name} must lie in [0, {num_classes}), got "
+                             f"{int(values[first])} at index {first}.")
+        inside = inside & ok
+    # Out-of-range pairs (only possible under a transformation) go to an extra bin, dropped.
+    flat = jnp.where(inside, labels.astype(jnp.int32) * num_classes + predictions.astype(jnp.int32),
+                     num_classes * num_classes)
+    counts = jnp.bincount(flat, length=num_classes * num_classes + 1)
+    return counts[:-1].reshape(num_classes, num_classes)

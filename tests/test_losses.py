@@ -88,13 +88,34 @@ def test_softmax_cross_entropy_gradient_and_dtype_match_optax(key):
     assert jaxdl.softmax_cross_entropy(logits.astype(jnp.bfloat16), labels).dtype == jnp.bfloat16
 
 
-def test_softmax_cross_entropy_is_nan_for_labels_outside_the_classes(key):
-    logits, labels = _categorical(key)
-    bad = labels.at[1].set(C).at[4].set(-1)  # neither wraps around to another class
-    loss = jax.jit(jaxdl.softmax_cross_entropy)(logits, bad)
-    assert np.isnan(loss[1]) and np.isnan(loss[4])
-    keep = np.array([0, 2, 3, 5])
-    np.testing.assert_array_equal(loss[keep], jaxdl.softmax_cross_entropy(logits, labels)[keep])
+# (loss, data maker, [(index, target outside the support)]): neither value may be read as
+# another valid target (label -1 used to wrap around to class C - 1 in the gather).
+OUTSIDE_SUPPORT = [
+    ("softmax_cross_entropy", jaxdl.softmax_cross_entropy, _categorical, [(1, C), (4, -1)]),
+    ("binary_cross_entropy", jaxdl.binary_cross_entropy, _binary, [(1, 2), (4, -1)]),
+    ("perceptron_loss", jaxdl.perceptron_loss, _binary, [(1, -1), (4, 2)]),
+    ("poisson_nll", jaxdl.poisson_nll, _counts, [((1, 0), -1), ((4, 2), -3)]),
+]
+
+
+@pytest.mark.parametrize("name,loss,make,bad", OUTSIDE_SUPPORT, ids=[row[0] for row in OUTSIDE_SUPPORT])
+def test_targets_outside_the_support_raise_or_give_nan(name, loss, make, bad, key):
+    outputs, targets = make(key)
+    corrupted = targets
+    for index, value in bad:
+        corrupted = corrupted.at[index].set(value)
+    # Concrete targets: an error naming the first bad one.
+    first_index, first_value = bad[0]
+    with pytest.raises(ValueError, match=rf"{name}: targets must be .*2 are not \(the first, {first_value}\b"):
+        loss(outputs, corrupted)
+    # Under jit the values are not visible: NaN for exactly those examples, the rest unchanged.
+    value = np.asarray(jax.jit(loss)(outputs, corrupted))
+    rows = sorted({index[0] if isinstance(index, tuple) else index for index, _ in bad})
+    assert np.isnan(value[rows]).all()
+    keep = np.setdiff1d(np.arange(B), rows)
+    np.testing.assert_array_equal(value[keep], np.asarray(jax.jit(loss)(outputs, targets))[keep])
+    grad = jax.jit(jax.grad(lambda o: loss(o, corrupted)[keep].sum()))(outputs)
+    assert np.isfinite(grad).all()
 
 
 def test_binary_cross_entropy_accepts_one_unit_logits(key):
