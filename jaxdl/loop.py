@@ -50,6 +50,19 @@ def _as_key(key) -> jax.Array:
     raise TypeError(f"expected a JAX random key (jax.random.key(seed)), got {key.dtype}{key.shape}.")
 
 
+def _check_examples(name: str, state: TrainState, x, batch_size) -> tuple[int, int]:
+    """``(N, batch size)`` for ``x [N, *state.input_shape]``, or a clear error."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{name}: batch_size must be a positive int, got {batch_size!r}.")
+    shape = tuple(np.shape(x))
+    if not shape or shape[0] == 0:
+        raise ValueError(f"{name}: no examples (x has shape {shape}); x must be [N, *example shape].")
+    if state.input_shape and shape[1:] != tuple(state.input_shape):
+        raise ValueError(f"{name}: the model was built for examples of shape {tuple(state.input_shape)}, but x has "
+                         f"shape {shape}; x must be [N, {', '.join(map(str, state.input_shape))}].")
+    return shape[0], min(int(batch_size), shape[0])
+
+
 def _host(tree):
     """Device scalars (or ``[K]`` stacks) to Python floats (or lists of floats)."""
     return jax.tree.map(lambda a: np.asarray(a).tolist(), jax.device_get(tree))
@@ -71,10 +84,9 @@ def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 
     Returns:
       ``{name: float}`` (``{name: [K floats]}`` for a stack of states).
     """
-    n = int(np.shape(x)[0])
-    if n == 0:
-        raise ValueError("evaluate: no examples to evaluate on.")
-    batch_size = min(int(batch_size), n)
+    n, batch_size = _check_examples("evaluate", state, x, batch_size)
+    if np.shape(y)[:1] != (n,):
+        raise ValueError(f"evaluate: x has {n} examples but y has shape {np.shape(y)}.")
     totals, weight = None, 0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -109,10 +121,7 @@ def predict(state: TrainState, x, *, batch_size: int = 1000) -> np.ndarray:
     Returns:
       ``[N, ...]`` outputs (e.g. logits ``[N, C]``) as a host array.
     """
-    n = int(np.shape(x)[0])
-    if n == 0:
-        raise ValueError("predict: no examples.")
-    batch_size = min(int(batch_size), n)
+    n, batch_size = _check_examples("predict", state, x, batch_size)
     outputs = []
     for start in range(0, n, batch_size):
         xb = x[start:start + batch_size]

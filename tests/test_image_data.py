@@ -97,6 +97,9 @@ def test_random_flip_mirrors_about_half(key):
 def test_augmentation_rejects_non_images(key):
     with pytest.raises(ValueError, match="expects images"):
         jaxdl.data.random_flip(key, jnp.zeros((3, 4)))
+    for probability in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"probability must lie in \[0, 1\]"):
+            jaxdl.data.random_flip(key, jnp.zeros((3, 4, 4, 1)), probability=probability)
 
 
 def test_with_augmentation_feeds_the_step_augmented_batches(key):

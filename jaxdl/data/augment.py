@@ -36,6 +36,8 @@ def random_crop(key: jax.Array, images: jax.Array, *, padding: int = 4) -> jax.A
 def random_flip(key: jax.Array, images: jax.Array, *, probability: float = 0.5) -> jax.Array:
     """Mirror each image left-right with the given probability."""
     _check(images, "random_flip")
+    if not isinstance(probability, jax.core.Tracer) and not 0 <= float(probability) <= 1:
+        raise ValueError(f"random_flip: probability must lie in [0, 1], got {probability!r}.")
     flip = jax.random.bernoulli(key, probability, (images.shape[0], 1, 1, 1))
     return jnp.where(flip, images[:, :, ::-1, :], images)
 
