@@ -10,6 +10,7 @@ Because the batch is shared, XLA turns each member's first layer into one wide m
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import functools
 import itertools
 import json
@@ -54,6 +55,18 @@ class SweepResult(NamedTuple):
     def final(self, name: str) -> np.ndarray:
         """``[K]`` value of metric ``name`` at the last evaluation."""
         return self.eval_metrics[name][:, -1]
+
+
+def _factory_arguments(factory) -> set[str] | None:
+    """The argument names ``factory`` accepts by keyword, or None when it takes ``**kwargs``
+    (or has no signature to read)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
 
 
 def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
@@ -169,6 +182,16 @@ class Sweep:
                  batch_size: int, eval_every: int, metrics: Mapping[str, Callable] | None = None,
                  regularizer: Callable | None = None, devices: Sequence[jax.Device] | None = None,
                  compiler_options: Mapping[str, Any] | None = None, flatten_optimizer: bool | None = None):
+        if isinstance(optimizer, optax.GradientTransformation) or not callable(optimizer):
+            raise TypeError(f"Sweep needs an optimizer factory such as optax.adam, called with each member's "
+                            f"hyperparameters, not {type(optimizer).__name__} (an optimizer already built with its "
+                            f"settings, e.g. optax.adam(0.1)).")
+        if not callable(loss):
+            raise TypeError(f"loss must be a per-example loss (outputs, targets) -> [B] such as "
+                            f"jaxdl.softmax_cross_entropy, got {type(loss).__name__} {loss!r}.")
+        for name, value in (("batch_size", batch_size), ("eval_every", eval_every)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Sweep: {name} must be a positive int, got {value!r}.")
         self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
         if flatten_optimizer is None:
             flatten_optimizer = optim.is_elementwise(optimizer)
@@ -268,13 +291,25 @@ class Sweep:
           data_seed: seed of the shared data order.
         """
         start = time.perf_counter()
-        seeds = np.asarray(seeds, np.int32)
+        given = np.asarray(seeds)
+        if given.ndim != 1 or len(given) == 0 or not np.issubdtype(given.dtype, np.integer):
+            raise ValueError(f"seeds must be a non-empty list of ints, one per member; got {seeds!r}.")
+        seeds = given.astype(np.int32)
         k = len(seeds)
-        values = {name: np.asarray(v, np.float32) for name, v in hyperparams.items()}
-        for name, v in values.items():
-            if v.shape != (k,):
-                raise ValueError(f"hyperparameter {name!r} has {v.shape} values but there are {k} seeds; "
+        known = _factory_arguments(self.optimizer)
+        values = {}
+        for name, v in hyperparams.items():
+            if known is not None and name not in known:
+                raise ValueError(f"hyperparameter {name!r} is not an argument of the optimizer factory "
+                                 f"{getattr(self.optimizer, '__name__', self.optimizer)!r}; its arguments: "
+                                 f"{', '.join(sorted(known))}.")
+            values[name] = np.asarray(v, np.float32)
+            if values[name].shape != (k,):
+                raise ValueError(f"hyperparameter {name!r} has {values[name].shape} values but there are {k} seeds; "
                                  f"give one per member.")
+            if not np.isfinite(values[name]).all():
+                raise ValueError(f"hyperparameter {name!r} is NaN or inf for member "
+                                 f"{int(np.argmax(~np.isfinite(values[name])))}: {list(v)!r}.")
         if num_steps < 1 or num_steps % self.eval_every:
             raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={self.eval_every}.")
         n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)

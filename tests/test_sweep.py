@@ -64,6 +64,45 @@ def test_sweep_rejects_mismatched_grid(key):
                         seeds=[0], num_steps=5, batch_size=5, eval_every=2)
 
 
+# (name, Sweep arguments changed, run arguments changed, error, message): each caught before
+# anything compiles, with a message that names the problem.
+BAD_SWEEPS = [
+    ("built_optimizer", dict(optimizer=optax.adam(0.1)), {}, TypeError, "needs an optimizer factory"),
+    ("loss_by_name", dict(loss="ce"), {}, TypeError, "loss must be a per-example loss"),
+    ("zero_eval_every", dict(eval_every=0), {}, ValueError, "eval_every must be a positive int, got 0"),
+    ("float_batch", dict(batch_size=2.5), {}, ValueError, "batch_size must be a positive int, got 2.5"),
+    ("unknown_hyperparameter", {}, dict(hyperparams={"lr": [0.1, 0.2]}), ValueError,
+     r"'lr' is not an argument of the optimizer factory 'adam'; its arguments: b1, b2, .*learning_rate"),
+    ("nan_hyperparameter", {}, dict(hyperparams={"learning_rate": [0.1, np.nan]}), ValueError,
+     "'learning_rate' is NaN or inf for member 1"),
+    ("no_members", {}, dict(hyperparams={"learning_rate": []}, seeds=[]), ValueError, "non-empty list of ints"),
+    ("float_seeds", {}, dict(seeds=[0.5, 1.5]), ValueError, "non-empty list of ints"),
+]
+
+
+@pytest.mark.parametrize("name,make,run,error,match", BAD_SWEEPS, ids=[b[0] for b in BAD_SWEEPS])
+def test_bad_sweeps_are_rejected_with_a_message(name, make, run, error, match, key, monkeypatch):
+    data = jaxdl.data.blobs(key=key, num_train=20, num_test=5)
+    compiled = []
+    monkeypatch.setattr(sweep.Sweep, "_compile", lambda *a, **k: compiled.append(1))
+    with pytest.raises(error, match=match):
+        s = sweep.Sweep(jaxdl.MLP(features=(3,)), **{"optimizer": optax.adam, "loss": CE, "batch_size": 5,
+                                                     "eval_every": 2, **make})
+        s.run(data, **{"hyperparams": {"learning_rate": [0.1, 0.2]}, "seeds": [0, 1], "num_steps": 4, **run})
+    assert not compiled
+
+
+def test_sweep_hyperparameters_may_be_any_argument_of_the_factory(key):
+    # functools.partial keeps the factory's signature; b1 is an argument of adam's.
+    import functools
+    data = jaxdl.data.blobs(key=key, num_train=20, num_test=5)
+    result = sweep.run_sweep(jaxdl.MLP(features=(3,)), functools.partial(optax.adam, 0.1), data, loss=CE,
+                             hyperparams={"b1": [0.5, 0.9]}, seeds=[0, 0], num_steps=4, batch_size=5, eval_every=2)
+    # Adam's first update does not depend on b1 (bias correction), so neither do the first two
+    # losses; the last one does.
+    assert np.isfinite(result.train_loss).all() and result.train_loss[0, -1] != result.train_loss[1, -1]
+
+
 def test_deepobs_protocol_picks_the_best_finite_rate(key, tmp_path):
     data = jaxdl.data.moons(key=key, num_train=200, num_test=100)
     model = jaxdl.MLP(features=(32, 2))
