@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 
 import jax
@@ -104,6 +105,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--seeds must be >= 1")
     if args.steps < 1:
         p.error("--steps must be >= 1")
+    for name in ("lr", "l1", "l2", "dropout"):
+        if not math.isfinite(getattr(args, name)):
+            p.error(f"--{name} must be a finite number, got {getattr(args, name)}")
     return args
 
 

@@ -44,9 +44,10 @@ def train_seeds(
       "param_count", "history", "state"}``; ``seconds`` is the training wall time (compilation
       and per-epoch evaluation included, summed over resumed sessions).
     """
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("train_seeds needs at least one seed.")
+    given = np.asarray(list(seeds))
+    if given.ndim != 1 or len(given) == 0 or not np.issubdtype(given.dtype, np.integer):
+        raise ValueError(f"train_seeds needs a non-empty list of int seeds, got {seeds!r}.")
+    seeds = [int(s) for s in given]
     pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(np.asarray(seeds)))  # [K, 2]: init, run
     init_keys, run_keys = pairs[:, 0], pairs[:, 1]
     states = create_train_states(model, tx, keys=init_keys, input_shape=data.input_shape)

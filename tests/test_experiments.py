@@ -54,6 +54,20 @@ def test_train_resumes_a_finished_run(tmp_path):
     assert second["per_seed"] == first["per_seed"]
 
 
+@pytest.mark.parametrize("flag,value", [("--lr", "nan"), ("--l2", "inf"), ("--dropout", "nan")])
+def test_train_rejects_non_finite_settings_before_training(tmp_path, flag, value):
+    # A NaN learning rate used to train and then report "training diverged ... lower the
+    # learning rate".
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "experiments", "train.py"))
+    train_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_script)
+    with pytest.raises(SystemExit) as exit_:
+        train_script.parse_args(["--quick", "--out", str(tmp_path), flag, value])
+    assert exit_.value.code == 2
+
+
 def test_diverging_run_exits_non_zero_and_keeps_its_checkpoint(tmp_path):
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments/train.py"), "--quick", "--no-progress",

@@ -120,3 +120,10 @@ def test_stacked_state_needs_one_key_per_member(key):
                   stacked=True, progress=False)
     with pytest.raises(ValueError, match="pass stacked=True"):
         jaxdl.fit(states, _dataset(), jaxdl.make_train_step(CE), key=key, num_steps=1, batch_size=5, progress=False)
+
+
+@pytest.mark.parametrize("seeds", [[], [0.5, 1.5], [[0, 1]]], ids=["none", "floats", "nested"])
+def test_train_seeds_needs_a_list_of_int_seeds(seeds):
+    with pytest.raises(ValueError, match="non-empty list of int seeds"):
+        jaxdl.train_seeds(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), _dataset(), loss=CE, seeds=seeds,
+                          num_steps=1, batch_size=5, progress=False)
