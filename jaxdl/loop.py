@@ -24,7 +24,7 @@ from jaxdl.checkpoint import Checkpointer
 from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
 from jaxdl.parallel import batch_sharding, data_mesh, replicate, replicated
-from jaxdl.train import TrainState, _apply
+from jaxdl.train import TrainState, _apply, _as_key
 from jaxdl.validate import check_fit_inputs, stack_size
 
 __all__ = ["fit", "evaluate", "predict", "epoch_order", "FitResult", "read_history"]
@@ -37,17 +37,6 @@ class FitResult(NamedTuple):
 
     state: TrainState
     history: list[dict[str, Any]]
-
-
-def _as_key(key) -> jax.Array:
-    if not isinstance(key, (jax.Array, np.ndarray)):
-        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__} {key!r}.")
-    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key
-    if key.dtype == jnp.uint32 and key.shape[-1:] == (2,):  # legacy jax.random.PRNGKey
-        return jax.random.wrap_key_data(key)
-    raise TypeError(f"expected a JAX random key (jax.random.key(seed)), got {key.dtype}{key.shape}.")
 
 
 def _check_examples(name: str, state: TrainState, x, batch_size) -> tuple[int, int]:

@@ -112,6 +112,17 @@ def _initialiser(model: nn.Module, input_shape: tuple[int, ...]):
     return jit_once(functools.partial(_init_variables, model, input_shape))
 
 
+def _as_key(key) -> jax.Array:
+    if not isinstance(key, (jax.Array, np.ndarray)):
+        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__} {key!r}.")
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if key.dtype == jnp.uint32 and key.shape[-1:] == (2,):  # legacy jax.random.PRNGKey
+        return jax.random.wrap_key_data(key)
+    raise TypeError(f"expected a JAX random key (jax.random.key(seed)), got {key.dtype}{key.shape}.")
+
+
 def create_train_state(
     model: nn.Module,
     tx: optax.GradientTransformation,
@@ -141,6 +152,7 @@ def create_train_state(
     input_shape = _check_input_shape(input_shape)
     init = functools.partial(_init_variables, model, input_shape)
     if not isinstance(key, jax.core.Tracer):  # under jit / vmap the caller's program compiles it
+        key = _as_key(key)
         try:
             init = _initialiser(model, input_shape)
         except TypeError:  # a module with unhashable fields (e.g. a list): op by op

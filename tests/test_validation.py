@@ -127,3 +127,13 @@ def test_train_seeds_needs_a_list_of_int_seeds(seeds):
     with pytest.raises(ValueError, match="non-empty list of int seeds"):
         jaxdl.train_seeds(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), _dataset(), loss=CE, seeds=seeds,
                           num_steps=1, batch_size=5, progress=False)
+
+
+def test_create_train_state_names_a_bad_key_and_takes_legacy_keys():
+    model = jaxdl.MLP(features=(4, 3))
+    with pytest.raises(TypeError, match="key must be a JAX random key .* got int 0"):
+        jaxdl.create_train_state(model, optax.sgd(0.1), key=0, input_shape=(3,))
+    typed = jaxdl.create_train_state(model, optax.sgd(0.1), key=jax.random.key(7), input_shape=(3,))
+    legacy = jaxdl.create_train_state(model, optax.sgd(0.1), key=jax.random.PRNGKey(7), input_shape=(3,))
+    for a, b in zip(jax.tree.leaves(typed.params), jax.tree.leaves(legacy.params)):
+        np.testing.assert_array_equal(a, b)
