@@ -10,8 +10,8 @@ Because the batch is shared, XLA turns each member's first layer into one wide m
 from __future__ import annotations
 
 import concurrent.futures
-import inspect
 import functools
+import inspect
 import itertools
 import json
 import os
@@ -66,7 +66,8 @@ def _factory_arguments(factory) -> set[str] | None:
         return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
-    return {p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in parameters if p.kind in by_keyword}
 
 
 def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
@@ -305,8 +306,8 @@ class Sweep:
                                  f"{', '.join(sorted(known))}.")
             values[name] = np.asarray(v, np.float32)
             if values[name].shape != (k,):
-                raise ValueError(f"hyperparameter {name!r} has {values[name].shape} values but there are {k} seeds; "
-                                 f"give one per member.")
+                raise ValueError(f"hyperparameter {name!r} has {values[name].shape} values but there are {k} "
+                                 f"seeds; give one per member.")
             if not np.isfinite(values[name]).all():
                 raise ValueError(f"hyperparameter {name!r} is NaN or inf for member "
                                  f"{int(np.argmax(~np.isfinite(values[name])))}: {list(v)!r}.")
