@@ -25,7 +25,7 @@ from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
 from jaxdl.parallel import batch_sharding, data_mesh, replicate, replicated
 from jaxdl.train import TrainState, _apply, _as_key
-from jaxdl.validate import check_fit_inputs, stack_size
+from jaxdl.validate import _positive_int, check_fit_inputs, stack_size
 
 __all__ = ["fit", "evaluate", "predict", "epoch_order", "FitResult", "read_history"]
 
@@ -41,15 +41,14 @@ class FitResult(NamedTuple):
 
 def _check_examples(name: str, state: TrainState, x, batch_size) -> tuple[int, int]:
     """``(N, batch size)`` for ``x [N, *state.input_shape]``, or a clear error."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{name}: batch_size must be a positive int, got {batch_size!r}.")
+    batch_size = _positive_int(f"{name}: batch_size", batch_size)
     shape = tuple(np.shape(x))
     if not shape or shape[0] == 0:
         raise ValueError(f"{name}: no examples (x has shape {shape}); x must be [N, *example shape].")
     if state.input_shape and shape[1:] != tuple(state.input_shape):
         raise ValueError(f"{name}: the model was built for examples of shape {tuple(state.input_shape)}, but x has "
                          f"shape {shape}; x must be [N, {', '.join(map(str, state.input_shape))}].")
-    return shape[0], min(int(batch_size), shape[0])
+    return shape[0], min(batch_size, shape[0])
 
 
 def _host(tree):

@@ -29,7 +29,7 @@ from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
 from jaxdl.loop import epoch_order, host_orders
 from jaxdl.train import create_train_state, make_eval_step, make_train_step
-from jaxdl.validate import check_fit_inputs
+from jaxdl.validate import _positive_int, check_fit_inputs
 
 __all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep",
            "plot_sweep"]
@@ -190,9 +190,8 @@ class Sweep:
         if not callable(loss):
             raise TypeError(f"loss must be a per-example loss (outputs, targets) -> [B] such as "
                             f"jaxdl.softmax_cross_entropy, got {type(loss).__name__} {loss!r}.")
-        for name, value in (("batch_size", batch_size), ("eval_every", eval_every)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Sweep: {name} must be a positive int, got {value!r}.")
+        batch_size = _positive_int("Sweep: batch_size", batch_size)
+        eval_every = _positive_int("Sweep: eval_every", eval_every)
         self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
         if flatten_optimizer is None:
             flatten_optimizer = optim.is_elementwise(optimizer)

@@ -69,8 +69,8 @@ def test_sweep_rejects_mismatched_grid(key):
 BAD_SWEEPS = [
     ("built_optimizer", dict(optimizer=optax.adam(0.1)), {}, TypeError, "needs an optimizer factory"),
     ("loss_by_name", dict(loss="ce"), {}, TypeError, "loss must be a per-example loss"),
-    ("zero_eval_every", dict(eval_every=0), {}, ValueError, "eval_every must be a positive int, got 0"),
-    ("float_batch", dict(batch_size=2.5), {}, ValueError, "batch_size must be a positive int, got 2.5"),
+    ("zero_eval_every", dict(eval_every=0), {}, ValueError, "Sweep: eval_every must be >= 1, got 0"),
+    ("float_batch", dict(batch_size=2.5), {}, TypeError, "Sweep: batch_size must be an int, got float 2.5"),
     ("unknown_hyperparameter", {}, dict(hyperparams={"lr": [0.1, 0.2]}), ValueError,
      r"'lr' is not an argument of the optimizer factory 'adam'; its arguments: b1, b2, .*learning_rate"),
     ("nan_hyperparameter", {}, dict(hyperparams={"learning_rate": [0.1, np.nan]}), ValueError,

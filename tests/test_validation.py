@@ -87,12 +87,13 @@ def test_bad_fit_calls_are_rejected_before_training(name, case, error, match, ke
 
 
 BAD_PREDICTS = [
-    ("one_example_without_batch_axis", dict(x=np.zeros(3)), r"built for examples of shape \(3,\), but x has shape \(3,\)"),
-    ("wrong_feature_dimension", dict(x=np.zeros((5, 4))), r"x must be \[N, 3\]"),
-    ("no_examples", dict(x=np.zeros((0, 3))), "no examples"),
-    ("zero_batch", dict(batch_size=0), "batch_size must be a positive int, got 0"),
-    ("float_batch", dict(batch_size=2.5), "batch_size must be a positive int, got 2.5"),
-    ("labels_of_another_length", dict(y=np.zeros(4, np.int32)), r"x has 5 examples but y has shape \(4,\)"),
+    ("one_example_without_batch_axis", dict(x=np.zeros(3)), ValueError,
+     r"built for examples of shape \(3,\), but x has shape \(3,\)"),
+    ("wrong_feature_dimension", dict(x=np.zeros((5, 4))), ValueError, r"x must be \[N, 3\]"),
+    ("no_examples", dict(x=np.zeros((0, 3))), ValueError, "no examples"),
+    ("zero_batch", dict(batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
+    ("float_batch", dict(batch_size=2.5), TypeError, "batch_size must be an int, got float 2.5"),
+    ("labels_of_another_length", dict(y=np.zeros(4, np.int32)), ValueError, r"x has 5 examples but y has shape \(4,\)"),
 ]
 
 
@@ -100,11 +101,12 @@ PREDICT_CASES = [(fn, *row) for fn in ("predict", "evaluate") for row in BAD_PRE
                  if fn == "evaluate" or "y" not in row[1]]  # predict takes no labels
 
 
-@pytest.mark.parametrize("fn,name,case,match", PREDICT_CASES, ids=[f"{c[0]}-{c[1]}" for c in PREDICT_CASES])
-def test_bad_predict_and_evaluate_calls_name_the_problem(fn, name, case, match, key):
+@pytest.mark.parametrize("fn,name,case,error_type,match", PREDICT_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in PREDICT_CASES])
+def test_bad_predict_and_evaluate_calls_name_the_problem(fn, name, case, error_type, match, key):
     state = _state(key)
     x, batch_size = case.get("x", np.zeros((5, 3), np.float32)), case.get("batch_size", 2)
-    with pytest.raises(ValueError, match=match) as error:
+    with pytest.raises(error_type, match=match) as error:
         if fn == "predict":
             jaxdl.predict(state, x, batch_size=batch_size)
         else:
