@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdl.validate import _positive_int
+
 __all__ = ["accuracy", "confusion_matrix"]
 
 
@@ -44,8 +46,7 @@ def confusion_matrix(labels: jax.Array, predictions: jax.Array, num_classes: int
         than ``N``) rather than counted in another cell.
       num_classes: ``C``.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"confusion_matrix: num_classes must be a positive int, got {num_classes!r}.")
+    num_classes = _positive_int("confusion_matrix: num_classes", num_classes)
     labels, predictions = jnp.asarray(labels), jnp.asarray(predictions)
     if labels.shape != predictions.shape or labels.ndim != 1:
         raise ValueError(f"confusion_matrix needs [N] labels and [N] predictions, got {labels.shape} and "

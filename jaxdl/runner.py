@@ -13,6 +13,7 @@ from jaxdl.data.container import Dataset
 from jaxdl.loop import evaluate, fit
 from jaxdl.train import create_train_states, make_eval_step, make_train_step
 from jaxdl.utils import param_count
+from jaxdl.validate import _int_seeds
 
 __all__ = ["train_seeds"]
 
@@ -44,10 +45,7 @@ def train_seeds(
       "param_count", "history", "state"}``; ``seconds`` is the training wall time (compilation
       and per-epoch evaluation included, summed over resumed sessions).
     """
-    given = np.asarray(list(seeds))
-    if given.ndim != 1 or len(given) == 0 or not np.issubdtype(given.dtype, np.integer):
-        raise ValueError(f"train_seeds needs a non-empty list of int seeds, got {seeds!r}.")
-    seeds = [int(s) for s in given]
+    seeds = [int(s) for s in _int_seeds("train_seeds", seeds)]
     pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(np.asarray(seeds)))  # [K, 2]: init, run
     init_keys, run_keys = pairs[:, 0], pairs[:, 1]
     states = create_train_states(model, tx, keys=init_keys, input_shape=data.input_shape)

@@ -29,7 +29,7 @@ from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
 from jaxdl.loop import epoch_order, host_orders
 from jaxdl.train import create_train_state, make_eval_step, make_train_step
-from jaxdl.validate import _positive_int, check_fit_inputs
+from jaxdl.validate import _int_seeds, _positive_int, check_fit_inputs
 
 __all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep",
            "plot_sweep"]
@@ -291,10 +291,7 @@ class Sweep:
           data_seed: seed of the shared data order.
         """
         start = time.perf_counter()
-        given = np.asarray(seeds)
-        if given.ndim != 1 or len(given) == 0 or not np.issubdtype(given.dtype, np.integer):
-            raise ValueError(f"seeds must be a non-empty list of ints, one per member; got {seeds!r}.")
-        seeds = given.astype(np.int32)
+        seeds = _int_seeds("Sweep.run", seeds)
         k = len(seeds)
         known = _factory_arguments(self.optimizer)
         values = {}

@@ -20,6 +20,15 @@ def _positive_int(name: str, value) -> int:
     return int(value)
 
 
+def _int_seeds(where: str, seeds) -> np.ndarray:
+    """``seeds`` as a ``[K]`` int32 array, ``K >= 1``, or a ValueError: float seeds would be
+    truncated silently, and every seed is a member."""
+    given = np.asarray(list(seeds))
+    if given.ndim != 1 or len(given) == 0 or not np.issubdtype(given.dtype, np.integer):
+        raise ValueError(f"{where} needs a non-empty list of int seeds, one per member; got {seeds!r}.")
+    return given.astype(np.int32)
+
+
 def stack_size(state: TrainState) -> int | None:
     """``K`` for a stack of ``K`` states built with ``jax.vmap`` (step of shape ``[K]``), else None."""
     shape = jnp.shape(state.step)

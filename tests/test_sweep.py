@@ -75,8 +75,8 @@ BAD_SWEEPS = [
      r"'lr' is not an argument of the optimizer factory 'adam'; its arguments: b1, b2, .*learning_rate"),
     ("nan_hyperparameter", {}, dict(hyperparams={"learning_rate": [0.1, np.nan]}), ValueError,
      "'learning_rate' is NaN or inf for member 1"),
-    ("no_members", {}, dict(hyperparams={"learning_rate": []}, seeds=[]), ValueError, "non-empty list of ints"),
-    ("float_seeds", {}, dict(seeds=[0.5, 1.5]), ValueError, "non-empty list of ints"),
+    ("no_members", {}, dict(hyperparams={"learning_rate": []}, seeds=[]), ValueError, "non-empty list of int seeds"),
+    ("float_seeds", {}, dict(seeds=[0.5, 1.5]), ValueError, "non-empty list of int seeds"),
 ]
 
 

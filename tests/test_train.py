@@ -333,7 +333,7 @@ def test_confusion_matrix_never_counts_an_out_of_range_pair_in_another_cell():
         jaxdl.confusion_matrix(np.array([0, 1, -1, 0]), predictions, 3)
     with pytest.raises(TypeError, match="labels must be integer classes"):
         jaxdl.confusion_matrix(labels.astype(np.float32), predictions, 3)
-    with pytest.raises(ValueError, match="num_classes must be a positive int"):
+    with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
         jaxdl.confusion_matrix(labels, predictions, 0)
     # Under jit the values are not visible: the bad pairs are left out, nothing else moves.
     counted = jax.jit(jaxdl.confusion_matrix, static_argnums=2)
