@@ -156,6 +156,15 @@ def test_least_squares_rejects_bad_shapes():
         jaxdl.least_squares(np.ones((5, 2)), np.ones(5))
 
 
+def test_least_squares_names_non_finite_inputs():
+    x, y = np.arange(10.0).reshape(5, 2), np.ones((5, 1))
+    x[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"least_squares: x has 1 NaN/inf values \(first in row 3\)"):
+        jaxdl.least_squares(x, y)
+    with pytest.raises(ValueError, match=r"y has 1 NaN/inf values \(first in row 0\)"):
+        jaxdl.least_squares(np.arange(10.0).reshape(5, 2), np.array([[np.inf], [1], [1], [1], [1]]))
+
+
 def test_perceptron_step_is_the_perceptron_rule(key):
     x = jax.random.normal(key, (16, 3))
     labels = (x[:, 0] - x[:, 1] > 0).astype(jnp.int32)

@@ -86,6 +86,10 @@ def least_squares(x, y) -> dict:
     y = np.asarray(y, np.float64)
     if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
         raise ValueError(f"least_squares needs x [N, D_in] and y [N, D_out]; got {x.shape}, {y.shape}.")
+    for name, a in (("x", x), ("y", y)):
+        if not np.isfinite(a).all():  # else LAPACK's SVD reports only that it did not converge
+            raise ValueError(f"least_squares: {name} has {int((~np.isfinite(a)).sum())} NaN/inf values "
+                             f"(first in row {int(np.argwhere(~np.isfinite(a))[0, 0])}).")
     design = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
     solution, *_ = np.linalg.lstsq(design, y, rcond=None)
     return {
