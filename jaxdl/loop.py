@@ -40,15 +40,32 @@ class FitResult(NamedTuple):
 
 
 def _check_examples(name: str, state: TrainState, x, batch_size) -> tuple[int, int]:
-    """``(N, batch size)`` for ``x [N, *state.input_shape]``, or a clear error."""
+    """``(N, batch size)`` for ``x [N, ...]`` with one example per row, or a clear error.
+
+    Only the rank is fixed by the model's build shape: a convolutional or recurrent model may
+    take other image sizes or lengths, so other shapes go to the model (``_applied``)."""
     batch_size = _positive_int(f"{name}: batch_size", batch_size)
     shape = tuple(np.shape(x))
     if not shape or shape[0] == 0:
         raise ValueError(f"{name}: no examples (x has shape {shape}); x must be [N, *example shape].")
-    if state.input_shape and shape[1:] != tuple(state.input_shape):
+    if state.input_shape and len(shape) != len(state.input_shape) + 1:
         raise ValueError(f"{name}: the model was built for examples of shape {tuple(state.input_shape)}, but x has "
-                         f"shape {shape}; x must be [N, {', '.join(map(str, state.input_shape))}].")
+                         f"shape {shape}; x must be [N, {', '.join(map(str, state.input_shape))}] (one example "
+                         f"per row).")
     return shape[0], min(batch_size, shape[0])
+
+
+def _applied(name: str, state: TrainState, x, run: Callable):
+    """``run()``, which applies the model to ``x``; an error it raises on examples of another
+    shape than the model was built for is re-raised naming both shapes."""
+    try:
+        return run()
+    except Exception as error:
+        if not state.input_shape or tuple(np.shape(x))[1:] == tuple(state.input_shape):
+            raise
+        raise ValueError(f"{name}: the model was built for examples of shape {tuple(state.input_shape)} and "
+                         f"failed on examples of shape {tuple(np.shape(x))[1:]} ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:300]}).") from error
 
 
 def _host(tree):
@@ -82,7 +99,7 @@ def evaluate(eval_step: Callable, state: TrainState, x, y, *, batch_size: int = 
         pad = batch_size - real
         xb, yb = _pad_rows(x[start:stop], batch_size), _pad_rows(y[start:stop], batch_size)
         mask = np.concatenate([np.ones(real, np.float32), np.zeros(pad, np.float32)])
-        metrics = eval_step(state, {"x": xb, "y": yb, "mask": mask})
+        metrics = _applied("evaluate", state, xb, lambda: eval_step(state, {"x": xb, "y": yb, "mask": mask}))
         scaled = jax.tree.map(lambda m: m * real, metrics)
         totals = scaled if totals is None else jax.tree.map(jnp.add, totals, scaled)
         weight += real
@@ -113,7 +130,8 @@ def predict(state: TrainState, x, *, batch_size: int = 1000) -> np.ndarray:
     outputs = []
     for start in range(0, n, batch_size):
         xb = x[start:start + batch_size]
-        outputs.append(np.asarray(_outputs(state, _pad_rows(xb, batch_size)))[:len(xb)])
+        padded = _pad_rows(xb, batch_size)
+        outputs.append(np.asarray(_applied("predict", state, padded, lambda: _outputs(state, padded)))[:len(xb)])
     return np.concatenate(outputs)
 
 

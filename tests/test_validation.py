@@ -89,7 +89,8 @@ def test_bad_fit_calls_are_rejected_before_training(name, case, error, match, ke
 BAD_PREDICTS = [
     ("one_example_without_batch_axis", dict(x=np.zeros(3)), ValueError,
      r"built for examples of shape \(3,\), but x has shape \(3,\)"),
-    ("wrong_feature_dimension", dict(x=np.zeros((5, 4))), ValueError, r"x must be \[N, 3\]"),
+    ("wrong_feature_dimension", dict(x=np.zeros((5, 4))), ValueError,
+     r"built for examples of shape \(3,\) and failed on examples of shape \(4,\) \(ScopeParamShapeError"),
     ("no_examples", dict(x=np.zeros((0, 3))), ValueError, "no examples"),
     ("zero_batch", dict(batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
     ("float_batch", dict(batch_size=2.5), TypeError, "batch_size must be an int, got float 2.5"),
@@ -139,3 +140,14 @@ def test_create_train_state_names_a_bad_key_and_takes_legacy_keys():
     legacy = jaxdl.create_train_state(model, optax.sgd(0.1), key=jax.random.PRNGKey(7), input_shape=(3,))
     for a, b in zip(jax.tree.leaves(typed.params), jax.tree.leaves(legacy.params)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_predict_and_evaluate_take_other_image_sizes_the_model_accepts(key):
+    # A ResNet ends in global average pooling: built at 8x8, it applies to 16x16 images too.
+    model = jaxdl.ResNet(depth=8, width=4)
+    state = jaxdl.create_train_state(model, optax.sgd(0.1), key=key, input_shape=(8, 8, 3))
+    x = np.asarray(jax.random.normal(key, (3, 16, 16, 3)))
+    variables = {"params": state.params, **state.model_state}
+    np.testing.assert_allclose(jaxdl.predict(state, x), model.apply(variables, x, train=False), rtol=1e-5, atol=1e-6)
+    metrics = jaxdl.evaluate(jax.jit(jaxdl.make_eval_step(CE)), state, x, np.zeros(3, np.int32))
+    assert np.isfinite(metrics["eval_loss"])
