@@ -25,6 +25,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
+from jaxdl.validate import _positive_int
+
 __all__ = ["Checkpointer", "check_structure"]
 
 
@@ -37,6 +39,8 @@ class Checkpointer:
     """
 
     def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 3):
+        # orbax takes 0 as "keep none" and deletes every checkpoint right after writing it.
+        max_to_keep = _positive_int("Checkpointer: max_to_keep", max_to_keep)
         self.directory = os.path.abspath(os.fspath(directory))
         unfinished = _unfinished_writes(self.directory)
         if unfinished:

@@ -60,10 +60,13 @@ def set_hyperparams(opt_state: optax.OptState, **values) -> optax.OptState:
 
     Raises:
       ValueError: if no such hyperparameter is found (the optimizer was not wrapped in
-        ``optax.inject_hyperparams``, or the name is wrong).
+        ``optax.inject_hyperparams``, or the name is wrong), or a concrete value is NaN or
+        inf (under ``jit``/``vmap`` values are not checked).
     """
     converted = {}
     for name, value in values.items():
+        if not isinstance(value, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(value, np.float64))):
+            raise ValueError(f"hyperparameter {name!r} must be finite, got {value!r}.")
         found = [v for p, v in optax.tree_utils.tree_get_all_with_path(opt_state, name)
                  if _is_injected(p)]
         if not found:

@@ -142,3 +142,10 @@ def test_nothing_loads_pickle():
                 if "allow_pickle=False" not in call:
                     offenders.append(f"{os.path.relpath(path, ROOT)}: np.load({call})")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("value,error", [(0, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_max_to_keep_must_keep_something(tmp_path, value, error):
+    # orbax reads 0 as "keep none" and deleted every checkpoint right after writing it.
+    with pytest.raises(error, match="Checkpointer: max_to_keep"):
+        jaxdl.Checkpointer(tmp_path / "ck", max_to_keep=value)

@@ -209,6 +209,17 @@ def test_set_hyperparams_needs_inject_hyperparams(key):
         jaxdl.create_train_state(jaxdl.MLP(features=(3,)), optax.adam(1e-3), key=key, input_shape=(2,), learning_rate=0.1)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), np.float32(-np.inf)])
+def test_set_hyperparams_refuses_non_finite_values(value, key):
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
+    state = jaxdl.create_train_state(jaxdl.MLP(features=(3,)), tx, key=key, input_shape=(2,))
+    with pytest.raises(ValueError, match="'learning_rate' must be finite"):
+        jaxdl.set_hyperparams(state.opt_state, learning_rate=value)
+    # Under vmap the value is a tracer: not checked, and a finite one goes through.
+    stacked = jax.vmap(lambda lr: jaxdl.set_hyperparams(state.opt_state, learning_rate=lr))(jnp.array([0.1, 0.2]))
+    np.testing.assert_allclose(stacked.hyperparams["learning_rate"], [0.1, 0.2])
+
+
 @pytest.mark.parametrize("model", [jaxdl.MLP(features=(8, 3)), jaxdl.CNN1D(), jaxdl.BiGRU()], ids=lambda m: type(m).__name__)
 def test_create_train_states_matches_one_at_a_time(model, key):
     # jit_once compiles the initialiser without LLVM optimisation: the same random bits, and
