@@ -45,8 +45,9 @@ def train_seeds(
       "param_count", "history", "state"}``; ``seconds`` is the training wall time (compilation
       and per-epoch evaluation included, summed over resumed sessions).
     """
-    seeds = [int(s) for s in _int_seeds("train_seeds", seeds)]
-    pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(np.asarray(seeds)))  # [K, 2]: init, run
+    seed_array = _int_seeds("train_seeds", seeds)
+    seeds = seed_array.tolist()
+    pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(seed_array))  # [K, 2]: init, run
     init_keys, run_keys = pairs[:, 0], pairs[:, 1]
     states = create_train_states(model, tx, keys=init_keys, input_shape=data.input_shape)
     eval_step = make_eval_step(loss, metrics=metrics)

@@ -193,6 +193,7 @@ class Sweep:
         batch_size = _positive_int("Sweep: batch_size", batch_size)
         eval_every = _positive_int("Sweep: eval_every", eval_every)
         self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
+        self._arguments = _factory_arguments(optimizer)  # the hyperparameters it can take; None: any
         if flatten_optimizer is None:
             flatten_optimizer = optim.is_elementwise(optimizer)
         self.flatten_optimizer = bool(flatten_optimizer)
@@ -293,13 +294,12 @@ class Sweep:
         start = time.perf_counter()
         seeds = _int_seeds("Sweep.run", seeds)
         k = len(seeds)
-        known = _factory_arguments(self.optimizer)
         values = {}
         for name, v in hyperparams.items():
-            if known is not None and name not in known:
+            if self._arguments is not None and name not in self._arguments:
                 raise ValueError(f"hyperparameter {name!r} is not an argument of the optimizer factory "
                                  f"{getattr(self.optimizer, '__name__', self.optimizer)!r}; its arguments: "
-                                 f"{', '.join(sorted(known))}.")
+                                 f"{', '.join(sorted(self._arguments))}.")
             values[name] = np.asarray(v, np.float32)
             if values[name].shape != (k,):
                 raise ValueError(f"hyperparameter {name!r} has {values[name].shape} values but there are {k} "
