@@ -60,6 +60,37 @@ __all__ = [
 ScalarOrSchedule = float | jax.Array | Callable[[jax.Array], jax.Array]
 
 
+_INTERVALS = {
+    # name: (test, text); each excludes what makes the update formula undefined or divergent
+    "finite": (lambda v: True, "finite"),
+    ">= 0": (lambda v: v >= 0, ">= 0"),
+    "[0, 1]": (lambda v: (0 <= v) & (v <= 1), "in [0, 1]"),
+    "[0, 1)": (lambda v: (0 <= v) & (v < 1), "in [0, 1)"),
+}
+
+
+def _check(name: str, value, interval: str, why: str = "") -> None:
+    """Reject a hyperparameter given as a host number (or numpy array) outside ``interval``.
+
+    Schedules and JAX arrays pass unchecked: under ``optax.inject_hyperparams`` the factory
+    is called again at every update with the state's arrays, often traced, and reading a
+    device array would synchronise each step. ``jaxdl.sweep.Sweep`` checks each member's
+    values through the factory before compiling.
+    """
+    if callable(value) or isinstance(value, jax.Array):
+        return
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)):
+        raise TypeError(f"{name} must be a number{' or a schedule' if name == 'learning_rate' else ''}, "
+                        f"got {type(value).__name__} {value!r}.")
+    v = np.asarray(value)
+    if not np.issubdtype(v.dtype, np.number) or np.iscomplexobj(v):
+        raise TypeError(f"{name} must be a real number, got {v.dtype} {value!r}.")
+    test, text = _INTERVALS[interval]
+    if not (np.isfinite(v).all() and np.all(test(v))):
+        raise ValueError(f"{name} must be finite and {text}, got {value!r}{why}." if interval != "finite"
+                         else f"{name} must be finite, got {value!r}.")
+
+
 def _tree_zeros_like(params, initial: float = 0.0):
     return jax.tree.map(lambda p: jnp.full_like(p, initial), params)
 
@@ -79,8 +110,10 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> optax.GradientTra
     """``u_t = -alpha_t g_t``, with ``alpha_t = learning_rate(t)`` for a schedule, ``t = 0, 1, ...``.
 
     The minus sign makes the result an *update* to add to the parameters (optax's
-    convention). The rate is cast to each update's dtype, so bfloat16 stays bfloat16.
+    convention). The rate is cast to each update's dtype, so bfloat16 stays bfloat16. A
+    negative rate (gradient ascent) is allowed; NaN and inf are not.
     """
+    _check("learning_rate", learning_rate, "finite")
 
     def init(params):
         del params
@@ -107,9 +140,10 @@ def trace(decay: float, nesterov: bool = False) -> optax.GradientTransformation:
     reparametrisation of Bengio et al. 2013 that needs the gradient only at the stored point).
 
     Args:
-      decay: ``gamma``, the momentum coefficient in ``[0, 1)``.
+      decay: ``gamma``, the momentum coefficient in ``[0, 1]`` (above 1 every step grows).
       nesterov: output the Nesterov look-ahead instead of the trace.
     """
+    _check("momentum", decay, "[0, 1]", " (the fraction of the previous step carried into the next)")
 
     def init(params):
         return TraceState(trace=_tree_zeros_like(params))
@@ -138,7 +172,10 @@ def scale_by_rss(
     """AdaGrad's scaling (Duchi, Hazan & Singer 2011): ``G_t = G_{t-1} + g_t^2``, output
     ``g_t / (sqrt(G_t) + eps)`` (paper: ``delta I + diag(G_t)^{1/2}``), or with
     ``eps_inside_sqrt`` ``g_t / sqrt(G_t + eps)`` where ``G_t > 0`` and ``0`` elsewhere (optax).
+    ``G_0`` and ``eps`` must be ``>= 0`` (a square root of a negative sum is NaN).
     """
+    _check("initial_accumulator_value", initial_accumulator_value, ">= 0")
+    _check("eps", eps, ">= 0")
 
     def init(params):
         return ScaleByRssState(sum_of_squares=_tree_zeros_like(params, initial_accumulator_value))
@@ -168,8 +205,12 @@ def scale_by_rms(
 ) -> optax.GradientTransformation:
     """RMSProp's scaling (Tieleman & Hinton 2012, lecture 6e): ``v_t = gamma v_{t-1} +
     (1 - gamma) g_t^2``, output ``g_t / (sqrt(v_t) + eps)``, or ``g_t / sqrt(v_t + eps)`` with
-    ``eps_inside_sqrt`` (optax's default).
+    ``eps_inside_sqrt`` (optax's default). ``gamma`` in ``[0, 1]`` (above 1, ``1 - gamma < 0``
+    can make ``v_t`` negative), ``eps`` and ``v_0`` ``>= 0``.
     """
+    _check("decay", decay, "[0, 1]", " (the weight of the running mean of squared gradients)")
+    _check("eps", eps, ">= 0")
+    _check("initial_scale", initial_scale, ">= 0")
 
     def init(params):
         return ScaleByRmsState(nu=_tree_zeros_like(params, initial_scale))
@@ -205,8 +246,12 @@ def scale_by_adam(
     ``m^_t / (sqrt(v^_t) + eps)``, or ``m^_t / sqrt(v^_t + eps)`` with ``eps_inside_sqrt``.
 
     The bias corrections ``1 - b^t`` are computed in float32 and only then cast, so that a
-    bfloat16 state does not round ``b2^t`` to 1 and divide by zero.
+    bfloat16 state does not round ``b2^t`` to 1 and divide by zero. ``b1, b2`` in ``[0, 1)``
+    (at 1 the correction divides by zero), ``eps >= 0``.
     """
+    for name, b in (("b1", b1), ("b2", b2)):
+        _check(name, b, "[0, 1)", f" (a moment's decay rate; at 1 the bias correction 1 - {name}^t is 0)")
+    _check("eps", eps, ">= 0")
 
     def init(params):
         return ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=_tree_zeros_like(params),

@@ -208,6 +208,42 @@ def test_unknown_momentum_form():
         optim.momentum(0.1, form="heavy")
 
 
+# (factory call, the argument the error must name): values where the update is undefined or
+# every step diverges by construction.
+BAD_HYPERPARAMETERS = [
+    (lambda: optim.sgd(float("nan")), "learning_rate", ValueError),
+    (lambda: optim.adam(float("inf")), "learning_rate", ValueError),
+    (lambda: optim.sgd("0.1"), "learning_rate", TypeError),
+    (lambda: optim.momentum(0.1, 1.5), "momentum", ValueError),
+    (lambda: optim.nesterov(0.1, -0.1), "momentum", ValueError),
+    (lambda: optim.adagrad(0.1, initial_accumulator_value=-1.0), "initial_accumulator_value", ValueError),
+    (lambda: optim.adagrad(0.1, eps=-1e-7), "eps", ValueError),
+    (lambda: optim.rmsprop(0.1, decay=2.0), "decay", ValueError),
+    (lambda: optim.rmsprop(0.1, eps=float("nan")), "eps", ValueError),
+    (lambda: optim.adam(0.1, b1=1.0), "b1", ValueError),
+    (lambda: optim.adam(0.1, b2=-0.5), "b2", ValueError),
+    (lambda: optim.adam(0.1, eps=-1e-8), "eps", ValueError),
+    (lambda: optim.adam(0.1, b1=np.float32(1.0)), "b1", ValueError),
+]
+
+
+@pytest.mark.parametrize("make,argument,error", BAD_HYPERPARAMETERS,
+                         ids=[f"{i}-{a}" for i, (_, a, _) in enumerate(BAD_HYPERPARAMETERS)])
+def test_bad_hyperparameters_are_named(make, argument, error):
+    with pytest.raises(error, match=argument):
+        make()
+
+
+def test_hyperparameter_bounds_are_accepted_and_traced_values_unchecked(key):
+    params = _params(key)
+    for tx in (optim.momentum(-0.1, 0.0), optim.momentum(0.1, 1.0), optim.rmsprop(0.1, decay=0.0, eps=0.0),
+               optim.adagrad(0.1, eps=0.0), optim.adam(0.0, b1=0.0, b2=0.0, eps=0.0)):
+        tx.update(params, tx.init(params), params)
+    # Under jit (and inject_hyperparams) hyperparameters are traced: no check, no host sync.
+    step = jax.jit(lambda b1, p: optim.adam(0.1, b1=b1).update(p, optim.adam(0.1, b1=b1).init(p), p)[0])
+    assert np.isnan(np.asarray(step(1.0, params)["w"])).any()  # what the check prevents for host values
+
+
 SCHEDULES = {
     "constant": optax.schedules.constant_schedule(0.05),
     "step_decay": optax.schedules.piecewise_constant_schedule(0.05, {50: 0.5, 120: 0.1}),
