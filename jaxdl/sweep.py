@@ -78,7 +78,16 @@ def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
     Returns:
       ``{name: [K]}``.
     """
+    if not axes:
+        raise ValueError("grid needs at least one axis, e.g. grid(learning_rate=[1e-3, 1e-2]).")
     names = list(axes)
+    for name in names:
+        values = np.asarray(axes[name])
+        if values.ndim != 1 or len(values) == 0 or not (np.issubdtype(values.dtype, np.integer)
+                                                        or np.issubdtype(values.dtype, np.floating)):
+            raise ValueError(f"grid: axis {name!r} must be a non-empty list of numbers, got {axes[name]!r}.")
+        if not np.isfinite(values).all():
+            raise ValueError(f"grid: axis {name!r} holds NaN or inf: {axes[name]!r}.")
     rows = list(itertools.product(*(list(axes[n]) for n in names)))
     return {n: np.asarray([r[i] for r in rows]) for i, n in enumerate(names)}
 
@@ -90,6 +99,9 @@ def batch_schedule(key: jax.Array, num_examples: int, batch_size: int, num_steps
       ``(indices [S, B] int32, mask [S, B] float32)``; a last partial batch of each epoch is
       padded and masked, so every example is used exactly once per epoch.
     """
+    num_examples = _positive_int("batch_schedule: num_examples", num_examples)
+    batch_size = _positive_int("batch_schedule: batch_size", batch_size)
+    num_steps = _positive_int("batch_schedule: num_steps", num_steps)
     indices = _schedule_program()(key, num_examples, batch_size, num_steps)
     return np.asarray(indices, np.int32), _schedule_mask(num_examples, batch_size, num_steps)
 
@@ -307,6 +319,14 @@ class Sweep:
             if not np.isfinite(values[name]).all():
                 raise ValueError(f"hyperparameter {name!r} is NaN or inf for member "
                                  f"{int(np.argmax(~np.isfinite(values[name])))}: {list(v)!r}.")
+        for i in range(k):
+            # The factory checks its own arguments (jaxdl.optim's reject e.g. b1 = 1 for Adam)
+            # only when they are host numbers, which inside the compiled sweep they are not.
+            member = {name: float(values[name][i]) for name in values}
+            try:
+                self.optimizer(**member)
+            except ValueError as e:
+                raise ValueError(f"member {i} ({', '.join(f'{n}={v:g}' for n, v in member.items())}): {e}") from e
         if num_steps < 1 or num_steps % self.eval_every:
             raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={self.eval_every}.")
         n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)

@@ -20,6 +20,29 @@ def test_grid_is_the_cartesian_product():
     assert g["seed"].tolist() == [0, 1, 2, 0, 1, 2]
 
 
+@pytest.mark.parametrize("axes,match", [
+    ({}, "at least one axis"),
+    ({"learning_rate": []}, "'learning_rate' must be a non-empty list of numbers"),
+    ({"learning_rate": ["1e-3"]}, "'learning_rate' must be a non-empty list of numbers"),
+    ({"learning_rate": [[0.1, 0.2]]}, "'learning_rate' must be a non-empty list of numbers"),
+    ({"learning_rate": [0.1], "seed": [0, np.inf]}, "'seed' holds NaN or inf"),
+])
+def test_bad_grids_are_named(axes, match):
+    with pytest.raises(ValueError, match=match):
+        sweep.grid(**axes)
+
+
+@pytest.mark.parametrize("sizes,error,match", [
+    ((10, 0, 5), ValueError, "batch_size must be >= 1, got 0"),
+    ((0, 4, 5), ValueError, "num_examples must be >= 1"),
+    ((10, 4, -1), ValueError, "num_steps must be >= 1"),
+    ((10, 4.0, 5), TypeError, "batch_size must be an int"),
+])
+def test_batch_schedule_rejects_bad_sizes(sizes, error, match, key):
+    with pytest.raises(error, match=match):
+        sweep.batch_schedule(key, *sizes)
+
+
 def test_batch_schedule_visits_every_example_once_per_epoch(key):
     idx, mask = sweep.batch_schedule(key, 10, 4, 6)  # 3 steps per epoch, 2 epochs
     assert idx.shape == (6, 4) and mask.shape == (6, 4)
@@ -77,6 +100,14 @@ BAD_SWEEPS = [
      "'learning_rate' is NaN or inf for member 1"),
     ("no_members", {}, dict(hyperparams={"learning_rate": []}, seeds=[]), ValueError, "non-empty list of int seeds"),
     ("float_seeds", {}, dict(seeds=[0.5, 1.5]), ValueError, "non-empty list of int seeds"),
+    # jaxdl's factories check host values; inside the sweep they are traced, so the sweep asks
+    # the factory about each member first.
+    ("adam_b1_of_one", dict(optimizer=jaxdl.optim.adam), dict(hyperparams={"learning_rate": [0.1, 0.1],
+                                                                           "b1": [0.9, 1.0]}),
+     ValueError, r"member 1 \(learning_rate=0.1, b1=1\): b1 must be finite and in \[0, 1\)"),
+    ("negative_momentum", dict(optimizer=jaxdl.optim.momentum), dict(hyperparams={"learning_rate": [0.1, 0.1],
+                                                                                  "momentum": [-0.5, 0.9]}),
+     ValueError, r"member 0 .*momentum must be finite and in \[0, 1\]"),
 ]
 
 
