@@ -24,8 +24,8 @@ from jaxdl.checkpoint import Checkpointer
 from jaxdl.compile import jit_once
 from jaxdl.data.container import Dataset
 from jaxdl.parallel import batch_sharding, data_mesh, replicate, replicated
-from jaxdl.train import TrainState, _apply, _as_key
-from jaxdl.validate import _positive_int, check_fit_inputs, stack_size
+from jaxdl.train import TrainState, _apply
+from jaxdl.validate import _as_key, _positive_int, check_fit_inputs, stack_size
 
 __all__ = ["fit", "evaluate", "predict", "epoch_order", "FitResult", "read_history"]
 

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxdl.data.container import Dataset
-from jaxdl.train import TrainState
+
+if TYPE_CHECKING:  # annotations only: train.py imports this module
+    from jaxdl.train import TrainState
 
 __all__ = ["check_fit_inputs", "stack_size"]
+
+
+def _as_key(key) -> jax.Array:
+    """``key`` as a typed JAX key (a legacy ``uint32[2]`` ``PRNGKey`` is wrapped), or a TypeError
+    that says what was given instead (an int seed, a float array)."""
+    if not isinstance(key, (jax.Array, np.ndarray)):
+        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__} {key!r}.")
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if key.dtype == jnp.uint32 and key.shape[-1:] == (2,):  # legacy jax.random.PRNGKey
+        return jax.random.wrap_key_data(key)
+    raise TypeError(f"expected a JAX random key (jax.random.key(seed)), got {key.dtype}{key.shape}.")
 
 
 def _positive_int(name: str, value) -> int:

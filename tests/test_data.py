@@ -91,3 +91,32 @@ def test_generators_reject_bad_sizes(key):
         D.moons(key=key, num_train=0)
     with pytest.raises(ValueError, match="num_classes must be >= 2"):
         D.spirals(key=key, num_classes=1)
+
+
+# Every generator with a noise scale: a negative standard deviation would silently act as its
+# absolute value, NaN would poison every point.
+NOISY = [(D.sine_1d, "noise"), (D.linear_1d, "noise"), (D.moons, "noise"), (D.circles, "noise"), (D.xor, "noise"),
+         (D.spirals, "noise"), (D.blobs, "std")]
+
+
+@pytest.mark.parametrize("make,scale", NOISY, ids=[m.__name__ for m, _ in NOISY])
+@pytest.mark.parametrize("value", [-0.1, float("nan"), "0.1"])
+def test_generators_reject_bad_noise_scales(make, scale, value, key):
+    with pytest.raises(ValueError, match=f"{make.__name__}: {scale} must be a finite number >= 0"):
+        make(key=key, **{scale: value})
+    assert np.isfinite(make(key=key, **{scale: 0.0}).x_train).all()  # no noise is fine
+
+
+@pytest.mark.parametrize("make", [m for m, _ in NOISY] + [D.binary_1d, D.digits], ids=lambda m: m.__name__)
+def test_generators_name_a_seed_given_as_key(make, key):
+    with pytest.raises(TypeError, match="key must be a JAX random key"):
+        make(key=0)
+    # a legacy uint32[2] key still works, and draws the same data as the typed key
+    legacy = make(key=jax.random.PRNGKey(3))
+    np.testing.assert_array_equal(legacy.x_train, make(key=jax.random.key(3)).x_train)
+
+
+@pytest.mark.parametrize("factor", [0.0, 1.0, 1.5, -0.5])
+def test_circles_inner_radius_must_be_inside(factor, key):
+    with pytest.raises(ValueError, match="factor"):
+        D.circles(key=key, factor=factor)

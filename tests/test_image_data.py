@@ -100,6 +100,8 @@ def test_augmentation_rejects_non_images(key):
     for probability in (-0.1, 1.5):
         with pytest.raises(ValueError, match=r"probability must lie in \[0, 1\]"):
             jaxdl.data.random_flip(key, jnp.zeros((3, 4, 4, 1)), probability=probability)
+    with pytest.raises(TypeError, match="compose: augmentation 1 must be a function"):
+        jaxdl.data.compose(jaxdl.data.random_flip, "crop")
 
 
 def test_with_augmentation_feeds_the_step_augmented_batches(key):

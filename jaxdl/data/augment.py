@@ -44,6 +44,10 @@ def random_flip(key: jax.Array, images: jax.Array, *, probability: float = 0.5) 
 
 def compose(*augmentations: Callable[[jax.Array, jax.Array], jax.Array]) -> Callable[[jax.Array, jax.Array], jax.Array]:
     """``compose(random_crop, random_flip)(key, images)``: each step gets its own sub-key."""
+    for i, fn in enumerate(augmentations):
+        if not callable(fn):
+            raise TypeError(f"compose: augmentation {i} must be a function (key, images) -> images, got "
+                            f"{type(fn).__name__} {fn!r}.")
 
     def augment(key: jax.Array, images: jax.Array) -> jax.Array:
         for i, fn in enumerate(augmentations):

@@ -23,6 +23,9 @@ def digits(*, key: jax.Array, test_fraction: float = 0.2, flatten: bool = True) 
     """
     from sklearn.datasets import load_digits
 
+    from jaxdl.validate import _as_key  # here: jaxdl.validate imports this package
+
+    key = _as_key(key)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"digits: test_fraction must be in (0, 1), got {test_fraction}.")
     bunch = load_digits()

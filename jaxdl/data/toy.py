@@ -15,10 +15,19 @@ from jaxdl.data.container import Dataset
 __all__ = ["sine_1d", "linear_1d", "binary_1d", "binary_1d_probability", "moons", "circles", "xor", "spirals", "blobs"]
 
 
-def _check_sizes(name: str, num_train: int, num_test: int) -> None:
+def _checked_key(name: str, key, num_train: int, num_test: int, **scales: float) -> jax.Array:
+    """``key`` as a typed key, after checking the sizes and that every noise scale (a
+    standard deviation: its sign would be silently irrelevant) is finite and ``>= 0``."""
+    from jaxdl.validate import _as_key  # here: jaxdl.validate imports this package
+
     for label, value in (("num_train", num_train), ("num_test", num_test)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}: {label} must be a positive int, got {value!r}.")
+    for label, value in scales.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) \
+                or value < 0:
+            raise ValueError(f"{name}: {label} must be a finite number >= 0, got {value!r}.")
+    return _as_key(key)
 
 
 def _regression(name, x, y, num_train, info) -> Dataset:
@@ -38,7 +47,7 @@ def sine_1d(*, key: jax.Array, num_train: int = 64, num_test: int = 256, noise: 
 
     Returns a regression ``Dataset`` with ``x: [N, 1]`` and ``y: [N, 1]``.
     """
-    _check_sizes("sine_1d", num_train, num_test)
+    key = _checked_key("sine_1d", key, num_train, num_test, noise=noise)
     kx, ke = jax.random.split(key)
     n = num_train + num_test
     x = jax.random.uniform(kx, (n, 1))
@@ -54,7 +63,7 @@ def linear_1d(
 
     The setting where least squares is the maximum-likelihood fit. ``x, y: [N, 1]``.
     """
-    _check_sizes("linear_1d", num_train, num_test)
+    key = _checked_key("linear_1d", key, num_train, num_test, noise=noise)
     kx, ke = jax.random.split(key)
     n = num_train + num_test
     x = jax.random.uniform(kx, (n, 1), minval=-1.0, maxval=1.0)
@@ -72,7 +81,7 @@ def binary_1d(*, key: jax.Array, num_train: int = 200, num_test: int = 1000) -> 
     whose class probability is not monotone in ``x``, so a logistic regression cannot fit it
     and a shallow net can. ``x: [N, 1]``, ``y: [N]`` in ``{0, 1}``.
     """
-    _check_sizes("binary_1d", num_train, num_test)
+    key = _checked_key("binary_1d", key, num_train, num_test)
     kx, ky, kp = jax.random.split(key, 3)
     n = num_train + num_test
     x = np.asarray(jax.random.uniform(kx, (n, 1)))
@@ -85,7 +94,7 @@ def moons(*, key: jax.Array, num_train: int = 200, num_test: int = 200, noise: f
 
     ``x: [N, 2]``, ``y: [N]`` in ``{0, 1}``.
     """
-    _check_sizes("moons", num_train, num_test)
+    key = _checked_key("moons", key, num_train, num_test, noise=noise)
     kt, ke, kp = jax.random.split(key, 3)
     n = num_train + num_test
     y = jnp.arange(n) % 2
@@ -103,7 +112,9 @@ def circles(
 
     Not linearly separable in ``x``, separable in ``||x||``. ``x: [N, 2]``, ``y: [N]``.
     """
-    _check_sizes("circles", num_train, num_test)
+    key = _checked_key("circles", key, num_train, num_test, noise=noise)
+    if not 0 < factor < 1:  # as scikit-learn's make_circles: the inner circle must be inside
+        raise ValueError(f"circles: factor (the inner circle's radius) must be in (0, 1), got {factor!r}.")
     kt, ke, kp = jax.random.split(key, 3)
     n = num_train + num_test
     y = jnp.arange(n) % 2
@@ -120,7 +131,7 @@ def xor(*, key: jax.Array, num_train: int = 200, num_test: int = 200, noise: flo
     The classic problem a single linear unit cannot solve (Minsky & Papert 1969).
     ``noise`` jitters the inputs after labelling. ``x: [N, 2]``, ``y: [N]``.
     """
-    _check_sizes("xor", num_train, num_test)
+    key = _checked_key("xor", key, num_train, num_test, noise=noise)
     kx, ke, kp = jax.random.split(key, 3)
     n = num_train + num_test
     x = jax.random.uniform(kx, (n, 2), minval=-1.0, maxval=1.0)
@@ -138,7 +149,7 @@ def spirals(
     Arm ``k``: radius ``r ~ U[0, 1]``, angle ``2 pi (turns r + k / C) + noise * N(0, 1)``.
     ``x: [N, 2]``, ``y: [N]`` in ``[0, C)``.
     """
-    _check_sizes("spirals", num_train, num_test)
+    key = _checked_key("spirals", key, num_train, num_test, noise=noise)
     if num_classes < 2:
         raise ValueError(f"spirals: num_classes must be >= 2, got {num_classes}.")
     kr, ke, kp = jax.random.split(key, 3)
@@ -160,7 +171,7 @@ def blobs(
 
     ``x: [N, 2]``, ``y: [N]`` in ``[0, C)``.
     """
-    _check_sizes("blobs", num_train, num_test)
+    key = _checked_key("blobs", key, num_train, num_test, std=std)
     if num_classes < 2:
         raise ValueError(f"blobs: num_classes must be >= 2, got {num_classes}.")
     ke, kp = jax.random.split(key)
