@@ -148,6 +148,15 @@ def test_penalties_skip_biases(key):
     assert float(jnp.abs(bias_grads).max()) == 0.0
 
 
+@pytest.mark.parametrize("penalty", [jaxdl.l1_penalty, jaxdl.l2_penalty], ids=["l1", "l2"])
+@pytest.mark.parametrize("tree", [3.0, jnp.ones((2, 2)), {"w": jnp.ones(2), "b": jnp.ones(1)}],
+                         ids=["scalar", "bare_array", "other_names"])
+def test_penalties_refuse_trees_without_kernels(penalty, tree):
+    # A penalty of 0 would silently regularise nothing.
+    with pytest.raises(ValueError, match="no leaves named 'kernel'"):
+        penalty(tree)
+
+
 def test_accuracy(key):
     logits = jnp.array([[2.0, 1.0, 0.0], [0.0, 0.0, 5.0]])
     np.testing.assert_array_equal(jaxdl.accuracy(logits, jnp.array([0, 1])), [1.0, 0.0])

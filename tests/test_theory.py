@@ -271,6 +271,9 @@ def test_inverted_dropout_keeps_the_expected_activation():
     mask = dropout_mask(jax.random.key(0), 0.3, (200_000,))
     np.testing.assert_allclose(np.unique(np.asarray(mask)), [0.0, 1 / 0.7], rtol=1e-6)
     assert float(mask.mean()) == pytest.approx(1.0, abs=0.01)
+    for rate in (1.0, -0.2):  # at 1 the scale 1 / (1 - rate) divides by zero
+        with pytest.raises(ValueError, match=r"dropout_mask: rate must be in \[0, 1\)"):
+            dropout_mask(jax.random.key(0), rate, (3,))
 
 
 def test_backward_returns_the_input_gradient():
@@ -348,6 +351,18 @@ def test_fit_shallow_learns_a_smooth_target():
     params, predict = fit_shallow(16, x, np.sin(2 * np.pi * x), steps=1500)
     assert float(np.sqrt(np.mean((np.asarray(predict(x)) - np.sin(2 * np.pi * x)) ** 2))) < 0.1
     assert jaxdl.param_count(params) == shallow_param_count(1, 16, 1)
+
+
+@pytest.mark.parametrize("args,match", [
+    ((0, np.zeros((4, 1)), np.zeros((4, 1)), 5), "width must be a positive int, got 0"),
+    ((3, np.zeros((4, 1)), np.zeros((4, 1)), 0), "steps must be a positive int"),
+    ((3, np.zeros(4), np.zeros(4), 5), r"needs x \[N, 1\] and y \[N, 1\], got \(4,\)"),
+    ((3, np.zeros((4, 1)), np.zeros((5, 1)), 5), r"got \(4, 1\) and \(5, 1\)"),
+])
+def test_fit_shallow_names_bad_arguments(args, match):
+    width, x, y, steps = args
+    with pytest.raises(ValueError, match=match):
+        fit_shallow(width, x, y, steps=steps)
 
 
 def test_compose_is_function_composition_and_multiplies_regions():

@@ -58,6 +58,12 @@ def fit_shallow(width: int, x: np.ndarray, y: np.ndarray, *, steps: int, learnin
     Returns:
       ``(params, predict)`` with ``predict(x [M, 1]) -> [M, 1]``.
     """
+    for name, value in (("width", width), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"fit_shallow: {name} must be a positive int, got {value!r}.")
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 2 or x.shape[1] != 1 or y.shape != x.shape:
+        raise ValueError(f"fit_shallow needs x [N, 1] and y [N, 1], got {x.shape} and {y.shape}.")
     model = ShallowNet(hidden=width)
     key, kb = jax.random.split(jax.random.key(seed))
     params = model.init(key, jnp.asarray(x[:1]))["params"]

@@ -94,7 +94,10 @@ def tanh_box() -> Box:
 
 def dropout_mask(key: jax.Array, rate: float, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
     """Inverted dropout's mask: ``Bernoulli(1 - rate) / (1 - rate)`` per unit, so the expected
-    activation is unchanged (Srivastava et al. 2014)."""
+    activation is unchanged (Srivastava et al. 2014). ``rate`` in ``[0, 1)``: at 1 every unit
+    is dropped and the scale ``1 / (1 - rate)`` divides by zero."""
+    if isinstance(rate, (int, float)) and not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout_mask: rate must be in [0, 1), got {rate}.")
     keep = jax.random.bernoulli(key, 1.0 - rate, shape)
     return keep.astype(dtype) / (1.0 - rate)
 
