@@ -354,8 +354,8 @@ def test_fit_shallow_learns_a_smooth_target():
 
 
 @pytest.mark.parametrize("args,match", [
-    ((0, np.zeros((4, 1)), np.zeros((4, 1)), 5), "width must be a positive int, got 0"),
-    ((3, np.zeros((4, 1)), np.zeros((4, 1)), 0), "steps must be a positive int"),
+    ((0, np.zeros((4, 1)), np.zeros((4, 1)), 5), "fit_shallow: width must be >= 1, got 0"),
+    ((3, np.zeros((4, 1)), np.zeros((4, 1)), 0), "fit_shallow: steps must be >= 1, got 0"),
     ((3, np.zeros(4), np.zeros(4), 5), r"needs x \[N, 1\] and y \[N, 1\], got \(4,\)"),
     ((3, np.zeros((4, 1)), np.zeros((5, 1)), 5), r"got \(4, 1\) and \(5, 1\)"),
 ])

@@ -20,6 +20,7 @@ import optax
 from jaxdl.losses import mse
 from jaxdl.models import ShallowNet
 from jaxdl.train import TrainState, make_train_step
+from jaxdl.validate import _positive_int
 
 __all__ = ["relu_interpolant", "fit_shallow"]
 
@@ -58,9 +59,7 @@ def fit_shallow(width: int, x: np.ndarray, y: np.ndarray, *, steps: int, learnin
     Returns:
       ``(params, predict)`` with ``predict(x [M, 1]) -> [M, 1]``.
     """
-    for name, value in (("width", width), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"fit_shallow: {name} must be a positive int, got {value!r}.")
+    width, steps = _positive_int("fit_shallow: width", width), _positive_int("fit_shallow: steps", steps)
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 2 or x.shape[1] != 1 or y.shape != x.shape:
         raise ValueError(f"fit_shallow needs x [N, 1] and y [N, 1], got {x.shape} and {y.shape}.")
