@@ -10,6 +10,9 @@ per round, the median round counts), steps/s of
   * ``jaxdl-toeplitz``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul convolutions, each fused with its max pool),
   * ``jaxdl-toeplitz-legacy``: the same step compiled with ``jaxdl.legacy_emitters()`` (XLA:CPU's
     older loop-fusion emitters),
+  * ``jaxdl-toeplitz-legacy-mb4``: the same, the batch split into 4 micro-batches whose
+    gradients are summed (``make_train_step(..., microbatches=4)``: the same update, four
+    independent passes that XLA:CPU's executor runs side by side on the cores),
   * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
     baseline of the ratio),
 and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxdl train steps
@@ -40,13 +43,13 @@ class FlaxLeNet5(nn.Module):
         return nn.Dense(10)(x)
 
 
-def jax_runner(model, input_shape, batch_size, compiler_options=None):
+def jax_runner(model, input_shape, batch_size, compiler_options=None, microbatches=1):
     """``run(n)``: ``n`` jaxdl train steps (jit, donated state) of ``model`` on one fixed batch."""
     key = jax.random.key(0)
     x = jax.random.normal(key, (batch_size, *input_shape))
     batch = {"x": x, "y": jax.random.randint(key, (batch_size,), 0, 10)}
     state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape)
-    step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0,
+    step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy, microbatches=microbatches), donate_argnums=0,
                    compiler_options=compiler_options)
 
     def run(n):
@@ -144,10 +147,11 @@ def main(argv=None) -> dict:
     output_dir(args.out)
     b = args.batch_size
     result = {"device": jax.devices()[0].device_kind, "backend": jax.default_backend(), "batch_size": b}
-    lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b, options) for name, model, options in (
-        ("flax-baseline", FlaxLeNet5(), None), ("jaxdl-xla", jaxdl.LeNet5(), None),
-        ("jaxdl-toeplitz", jaxdl.LeNet5(conv_impl="toeplitz"), None),
-        ("jaxdl-toeplitz-legacy", jaxdl.LeNet5(conv_impl="toeplitz"), jaxdl.legacy_emitters()))}
+    banded = jaxdl.LeNet5(conv_impl="toeplitz")
+    lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b, options, micro) for name, model, options, micro in (
+        ("flax-baseline", FlaxLeNet5(), None, 1), ("jaxdl-xla", jaxdl.LeNet5(), None, 1),
+        ("jaxdl-toeplitz", banded, None, 1), ("jaxdl-toeplitz-legacy", banded, jaxdl.legacy_emitters(), 1),
+        ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.legacy_emitters(), 4))}
     resnet = {"resnet20_jaxdl": jax_runner(jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4),
                                            (32, 32, 3), b)}
     torch_lenet = {}

@@ -30,7 +30,7 @@ from flax import struct
 from flax.training import train_state
 
 from jaxdl.compile import jit_once
-from jaxdl.validate import _as_key
+from jaxdl.validate import _as_key, _positive_int
 
 __all__ = ["TrainState", "create_train_state", "create_train_states", "set_hyperparams",
            "make_train_step", "make_eval_step"]
@@ -194,14 +194,22 @@ def _masked_mean(values: jax.Array, mask: jax.Array | None, axis_name: str | Non
     the full-batch mean, so a ``psum`` over devices is exact even when shards hold different
     numbers of real examples.
     """
+    return _masked_sum(values, mask) / _count(mask, values.shape[0], axis_name)
+
+
+def _masked_sum(values: jax.Array, mask: jax.Array | None) -> jax.Array:
     values = values.astype(jnp.float32)
     if mask is None:
         mask = jnp.ones(values.shape[:1], jnp.float32)
-    mask = mask.astype(jnp.float32)
-    total, count = jnp.sum(values * mask), jnp.sum(mask)
+    return jnp.sum(values * mask.astype(jnp.float32))
+
+
+def _count(mask: jax.Array | None, size: int, axis_name: str | None) -> jax.Array:
+    """The number of real examples in a batch of ``size`` (over all devices), at least 1."""
+    count = jnp.sum(mask.astype(jnp.float32)) if mask is not None else jnp.sum(jnp.ones((size,), jnp.float32))
     if axis_name is not None:
         count = jax.lax.psum(count, axis_name)
-    return total / jnp.maximum(count, 1.0)
+    return jnp.maximum(count, 1.0)
 
 
 def _apply(state: TrainState, params, x, *, train: bool, rng=None):
@@ -255,6 +263,7 @@ def make_train_step(
     regularizer: Callable[[Any], jax.Array] | None = None,
     metrics: MetricFns | None = None,
     axis_name: str | None = None,
+    microbatches: int = 1,
 ) -> Callable[[TrainState, dict, jax.Array], tuple[TrainState, dict]]:
     """Build the pure ``train_step(state, batch, rng) -> (state, metrics)``.
 
@@ -271,6 +280,17 @@ def make_train_step(
         is normalised by the global example count and the gradients ``psum``-ed, so the update
         equals one full-batch step. Dropout masks differ per device (the rng folds in the
         device index). Non-param collections (batch statistics) are ``pmean``-ed.
+      microbatches: split the batch into this many equal micro-batches and sum their
+        gradients: the same update as one step on the whole batch (up to float rounding:
+        ``grad(sum_i L_i) = sum_i grad(L_i)``, each ``L_i`` normalised by the whole batch's
+        example count), as gradient accumulation within one step. The micro-batches are
+        unrolled, not scanned, so XLA sees ``microbatches`` independent forward and backward
+        passes: on a CPU, where most kernels of a small network run on one thread, its
+        executor runs them side by side on the cores (LeNet-5, batch 128, on 2 cores: see
+        ``benchmarks/conv_step.py``), for ``microbatches`` times the compile time. The batch
+        size must be a multiple; dropout draws each micro-batch's masks from its own key
+        (``fold_in(rng, i)``); models with batch statistics are rejected, since each
+        micro-batch would be normalised by its own statistics (ghost batch norm).
 
     Returns:
       ``train_step(state, batch, rng)``: ``rng`` is the run's base key; the step uses
@@ -279,6 +299,7 @@ def make_train_step(
       ``train_grad_norm``, ``train_param_norm`` (global L2 norms) and ``train_<name>`` for each extra metric.
     """
     metrics = dict(metrics or {})
+    microbatches = _positive_int("make_train_step: microbatches", microbatches)
 
     def train_step(state: TrainState, batch: dict, rng: jax.Array):
         rng = jax.random.fold_in(rng, state.step)
@@ -286,20 +307,52 @@ def make_train_step(
         if axis_name is not None:
             rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))
             num_devices = jax.lax.psum(1, axis_name)
+        if microbatches == 1:
+            return _update(state, *_gradients(state, batch, rng, num_devices))
+        b = jnp.shape(batch["x"])[0]
+        if b % microbatches:
+            raise ValueError(f"make_train_step(microbatches={microbatches}) needs a batch size divisible by "
+                             f"{microbatches}, got a batch of {b}.")
+        if state.model_state:
+            raise ValueError(f"make_train_step(microbatches={microbatches}): the model keeps "
+                             f"{sorted(state.model_state)} (e.g. batch statistics), which each micro-batch would "
+                             "compute on its own examples; use microbatches=1.")
+        # Every micro-batch's terms are divided by the whole batch's example count, so they add
+        # up to the full-batch mean; the penalty is added once.
+        count = _count(batch.get("mask"), b, axis_name)
+        size, total = b // microbatches, None
+        for i in range(microbatches):
+            part = jax.tree.map(lambda v: v[i * size:(i + 1) * size], batch)
+            terms = _gradients(state, part, jax.random.fold_in(rng, i), num_devices, count=count, penalty=i == 0)
+            total = terms if total is None else jax.tree.map(jnp.add, total, terms)
+        return _update(state, *total)
+
+    def _gradients(state, batch, rng, num_devices, count=None, penalty=True):
+        """``(grads, metrics, model_state)`` of one batch (a micro-batch when ``count``, the
+        whole batch's example count, is given), before any cross-device sum."""
         mask = batch.get("mask")
+
+        def mean(values):
+            if count is None:
+                return _masked_mean(values, mask, axis_name)
+            return _masked_sum(values, mask) / count
 
         def objective(params):
             outputs, new_model_state = _apply(state, params, batch["x"], train=True, rng=rng)
-            data_loss = _masked_mean(loss_fn(outputs, batch["y"]), mask, axis_name)
-            penalty = regularizer(params) if regularizer is not None else 0.0
+            data_loss = mean(loss_fn(outputs, batch["y"]))
+            if regularizer is None or not penalty:
+                return data_loss, (data_loss, outputs, new_model_state)
             # Each device adds 1/num_devices of the penalty so the psum adds it exactly once.
-            return data_loss + penalty / num_devices, (data_loss, outputs, new_model_state)
+            return data_loss + regularizer(params) / num_devices, (data_loss, outputs, new_model_state)
 
         grads, (data_loss, outputs, new_model_state) = jax.grad(objective, has_aux=True)(
             _device_varying(state.params, batch["x"], axis_name))
         step_metrics = {"train_loss": data_loss}
         for name, fn in metrics.items():
-            step_metrics[f"train_{name}"] = _masked_mean(fn(outputs, batch["y"]), mask, axis_name)
+            step_metrics[f"train_{name}"] = mean(fn(outputs, batch["y"]))
+        return grads, step_metrics, new_model_state
+
+    def _update(state, grads, step_metrics, new_model_state):
         if axis_name is not None:
             grads = jax.lax.psum(grads, axis_name)
             step_metrics = jax.lax.psum(step_metrics, axis_name)

@@ -157,6 +157,81 @@ def test_pmap_on_two_cpu_devices_equals_full_batch():
     assert result["max_diff"] <= 1e-6
 
 
+
+MICROBATCH_MODELS = {
+    "mlp": (jaxdl.MLP(features=(16, 3)), (5,)),
+    "lenet5-banded": (jaxdl.LeNet5(conv_impl="toeplitz"), (28, 28, 1)),
+    "cnn1d": (jaxdl.CNN1D(), (40,)),
+}
+
+
+@pytest.mark.parametrize(("name", "microbatches", "with_mask"), [
+    ("mlp", 2, False), ("mlp", 4, True), ("cnn1d", 2, True), ("cnn1d", 4, False),
+    ("lenet5-banded", 2, False), ("lenet5-banded", 4, True)])
+def test_microbatches_equal_one_full_batch_step(key, name, microbatches, with_mask):
+    """Summed micro-batch gradients = the full batch's, with the mask's global count, the
+    penalty counted once and every metric a full-batch mean."""
+    model, shape = MICROBATCH_MODELS[name]
+    kx, ky = jax.random.split(jax.random.key(3))
+    batch = {"x": jax.random.normal(kx, (8, *shape)), "y": jax.random.randint(ky, (8,), 0, 3)}
+    if with_mask:  # micro-batches with different numbers of real examples, one of them empty
+        batch["mask"] = jnp.array([1, 1, 1, 1, 1, 0, 0, 0], jnp.float32)
+    reg = lambda p: 1e-2 * jaxdl.l2_penalty(p)  # noqa: E731
+    runs = {}
+    for k in (1, microbatches):
+        state = jaxdl.create_train_state(model, optax.adam(1e-2), key=key, input_shape=shape)
+        step = jax.jit(jaxdl.make_train_step(CE, regularizer=reg, metrics=ACC, microbatches=k))
+        for _ in range(3):
+            state, metrics = step(state, batch, key)
+        runs[k] = state, metrics
+    (full, full_metrics), (micro, micro_metrics) = runs[1], runs[microbatches]
+    assert _max_diff(micro.params, full.params) <= 1e-6
+    assert set(micro_metrics) == set(full_metrics)
+    for name_ in full_metrics:
+        np.testing.assert_allclose(micro_metrics[name_], full_metrics[name_], rtol=1e-6, atol=1e-6)
+
+
+def test_microbatches_compose_with_a_named_axis(key):
+    model = jaxdl.MLP(features=(16, 3))
+    state = _state(key, model=model)
+    batch = _batch(jax.random.key(7), n=8)
+    batch["mask"] = jnp.array([1, 1, 1, 1, 1, 1, 0, 0], jnp.float32)
+    full, full_metrics = jax.jit(jaxdl.make_train_step(CE, metrics=ACC))(state, batch, key)
+    split_step = jax.jit(jax.vmap(jaxdl.make_train_step(CE, metrics=ACC, axis_name="data", microbatches=2),
+                                  in_axes=(None, 0, None), out_axes=(0, 0), axis_name="data"))
+    split, split_metrics = split_step(state, jax.tree.map(lambda a: a.reshape(2, 4, *a.shape[1:]), batch), key)
+    for i in range(2):
+        assert _max_diff(jax.tree.map(lambda a: a[i], split.params), full.params) <= 1e-6
+    np.testing.assert_allclose(split_metrics["train_accuracy"][0], full_metrics["train_accuracy"], atol=1e-6)
+
+
+def test_microbatches_draw_dropout_per_micro_batch(key):
+    """Each micro-batch has its own dropout key: two micro-batches holding the same examples
+    are masked differently, so their half-gradients differ."""
+    state = _state(key, model=jaxdl.MLP(features=(64, 3), dropout_rate=0.5))
+    half = _batch(jax.random.key(5), n=4)
+    batch = jax.tree.map(lambda a: jnp.concatenate([a, a]), half)
+    step = jax.jit(jaxdl.make_train_step(CE, microbatches=2))
+    new, metrics = step(state, batch, key)
+    assert np.isfinite(float(metrics["train_loss"]))
+    assert _max_diff(new.params, state.params) > 0
+    same_key = jax.jit(jaxdl.make_train_step(CE))  # one key for both copies: masks repeat
+    twice, _ = same_key(state, batch, key)
+    assert _max_diff(new.params, twice.params) > 1e-6
+
+
+def test_microbatches_reject_bad_settings(key):
+    with pytest.raises(ValueError, match="microbatches must be >= 1, got 0"):
+        jaxdl.make_train_step(CE, microbatches=0)
+    with pytest.raises(TypeError, match="microbatches must be an int"):
+        jaxdl.make_train_step(CE, microbatches=2.0)
+    step = jaxdl.make_train_step(CE, microbatches=3)
+    with pytest.raises(ValueError, match="batch size divisible by 3, got a batch of 8"):
+        step(_state(key), _batch(key, n=8), key)
+    with pytest.raises(ValueError, match=r"keeps \['batch_stats'\]"):
+        jaxdl.make_train_step(CE, microbatches=2)(_state(key, model=_BatchNormNet()), _batch(key, n=8), key)
+
+
 def test_regularizer_enters_objective_and_gradient(key):
     lam = 0.1
     state = _state(key, model=jaxdl.MLP(features=(8, 3)))
