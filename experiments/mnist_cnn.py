@@ -47,14 +47,19 @@ def parse_args(argv):
                    help="auto: banded matmuls fused with the pools on CPU (about 2x faster steps here), XLA's convolution elsewhere")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--microbatches", type=int, default=1,
+                   help="split each batch into this many micro-batches whose gradients are summed (the same "
+                        "update; on a CPU the passes run side by side on the cores, for a longer compile)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/mnist_cnn")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quick", action="store_true", help="1 epoch on at most 512 training images")
     args = p.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
-        p.error("--epochs and --batch-size must be >= 1 and --lr > 0")
+    if args.epochs < 1 or args.batch_size < 1 or args.microbatches < 1 or not args.lr > 0:
+        p.error("--epochs, --batch-size and --microbatches must be >= 1 and --lr > 0")
+    if args.batch_size % args.microbatches:
+        p.error(f"--batch-size {args.batch_size} must be a multiple of --microbatches {args.microbatches}")
     return args
 
 
@@ -84,12 +89,16 @@ def main(argv=None) -> dict:
     init_key, run_key = jax.random.split(key)
     state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape)
     batch_size = min(args.batch_size, data.num_train)
+    if batch_size % args.microbatches:
+        raise SystemExit(f"error: only {data.num_train} training images, so batches of {batch_size}, not a multiple "
+                         f"of --microbatches {args.microbatches}")
     steps_per_epoch = -(-data.num_train // batch_size)
     metrics = {"accuracy": jaxdl.accuracy}
     eval_step = jaxdl.make_eval_step(jaxdl.softmax_cross_entropy, metrics=metrics)
     start = time.perf_counter()
     result = jaxdl.fit(
-        state, data, jaxdl.make_train_step(jaxdl.softmax_cross_entropy, metrics=metrics), key=run_key,
+        state, data, jaxdl.make_train_step(jaxdl.softmax_cross_entropy, metrics=metrics, microbatches=args.microbatches),
+        key=run_key,
         num_steps=args.epochs * steps_per_epoch, batch_size=batch_size, eval_step=eval_step,
         eval_every=steps_per_epoch, workdir=out, checkpoint_every=steps_per_epoch,
         progress=not args.no_progress, description=f"{args.model} on {data.name}",

@@ -188,8 +188,9 @@ def test_mnist_cnn_quick_on_tfds_mock_data(tmp_path, monkeypatch):
     spec.loader.exec_module(module)
     with tfds.testing.mock_data(num_examples=40):
         report = module.main(["--tfds", "fashion_mnist", "--quick", "--no-progress", "--batch-size", "8",
-                              "--out", str(tmp_path)])
+                              "--microbatches", "2", "--out", str(tmp_path)])
     assert report["num_train"] == 40 and report["num_test"] == 40 and report["steps"] == 5
+    assert report["config"]["microbatches"] == 2
     assert (tmp_path / "confusion_matrix.png").exists()
 
 
@@ -198,6 +199,10 @@ def test_mnist_cnn_needs_a_data_source(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "mnist_cnn.py"), "--out", str(tmp_path)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "--data-dir" in out.stderr
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "mnist_cnn.py"), "--data-dir", ".",
+                          "--batch-size", "10", "--microbatches", "4"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "--batch-size 10 must be a multiple of --microbatches 4" in out.stderr
 
 
 def test_conv_step_benchmark_quick(tmp_path):
