@@ -287,7 +287,7 @@ def make_train_step(
         unrolled, not scanned, so XLA sees ``microbatches`` independent forward and backward
         passes: on a CPU, where most kernels of a small network run on one thread, its
         executor runs them side by side on the cores (LeNet-5, batch 128, on 2 cores: see
-        ``benchmarks/conv_step.py``: 1.03-1.17x), for a longer compile (its first step
+        ``benchmarks/conv_step.py``: 1.03-1.22x), for a longer compile (its first step
         1.5 -> 3.5 s with 4). The batch
         size must be a multiple; dropout draws each micro-batch's masks from its own key
         (``fold_in(rng, i)``); models with batch statistics are rejected, since each
