@@ -89,9 +89,6 @@ def main(argv=None) -> dict:
     init_key, run_key = jax.random.split(key)
     state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape)
     batch_size = min(args.batch_size, data.num_train)
-    if batch_size % args.microbatches:
-        raise SystemExit(f"error: only {data.num_train} training images, so batches of {batch_size}, not a multiple "
-                         f"of --microbatches {args.microbatches}")
     steps_per_epoch = -(-data.num_train // batch_size)
     metrics = {"accuracy": jaxdl.accuracy}
     eval_step = jaxdl.make_eval_step(jaxdl.softmax_cross_entropy, metrics=metrics)

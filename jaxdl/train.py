@@ -308,9 +308,12 @@ def make_train_step(
         if axis_name is not None:
             rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))
             num_devices = jax.lax.psum(1, axis_name)
-        if microbatches == 1:
-            return _update(state, *_gradients(state, batch, rng, num_devices))
         b = jnp.shape(batch["x"])[0]
+        # Every micro-batch's terms are divided by the whole batch's example count, so they add
+        # up to the full-batch mean; the penalty is added once.
+        count = _count(batch.get("mask"), b, axis_name)
+        if microbatches == 1:
+            return _update(state, *_gradients(state, batch, rng, num_devices, count))
         if b % microbatches:
             raise ValueError(f"make_train_step(microbatches={microbatches}) needs a batch size divisible by "
                              f"{microbatches}, got a batch of {b}.")
@@ -318,24 +321,19 @@ def make_train_step(
             raise ValueError(f"make_train_step(microbatches={microbatches}): the model keeps "
                              f"{sorted(state.model_state)} (e.g. batch statistics), which each micro-batch would "
                              "compute on its own examples; use microbatches=1.")
-        # Every micro-batch's terms are divided by the whole batch's example count, so they add
-        # up to the full-batch mean; the penalty is added once.
-        count = _count(batch.get("mask"), b, axis_name)
         size, total = b // microbatches, None
         for i in range(microbatches):
             part = jax.tree.map(lambda v: v[i * size:(i + 1) * size], batch)
-            terms = _gradients(state, part, jax.random.fold_in(rng, i), num_devices, count=count, penalty=i == 0)
+            terms = _gradients(state, part, jax.random.fold_in(rng, i), num_devices, count, penalty=i == 0)
             total = terms if total is None else jax.tree.map(jnp.add, total, terms)
         return _update(state, *total)
 
-    def _gradients(state, batch, rng, num_devices, count=None, penalty=True):
-        """``(grads, metrics, model_state)`` of one batch (a micro-batch when ``count``, the
-        whole batch's example count, is given), before any cross-device sum."""
+    def _gradients(state, batch, rng, num_devices, count, penalty=True):
+        """``(grads, metrics, model_state)`` of a batch or micro-batch, its terms divided by
+        ``count`` (the whole batch's real examples, on all devices), before any cross-device sum."""
         mask = batch.get("mask")
 
         def mean(values):
-            if count is None:
-                return _masked_mean(values, mask, axis_name)
             return _masked_sum(values, mask) / count
 
         def objective(params):
