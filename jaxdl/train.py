@@ -206,7 +206,7 @@ def _masked_sum(values: jax.Array, mask: jax.Array | None) -> jax.Array:
 
 def _count(mask: jax.Array | None, size: int, axis_name: str | None) -> jax.Array:
     """The number of real examples in a batch of ``size`` (over all devices), at least 1."""
-    count = jnp.sum(mask.astype(jnp.float32)) if mask is not None else jnp.sum(jnp.ones((size,), jnp.float32))
+    count = jnp.sum(mask.astype(jnp.float32)) if mask is not None else jnp.float32(size)
     if axis_name is not None:
         count = jax.lax.psum(count, axis_name)
     return jnp.maximum(count, 1.0)
@@ -288,10 +288,10 @@ def make_train_step(
         passes: on a CPU, where most kernels of a small network run on one thread, its
         executor runs them side by side on the cores (LeNet-5, batch 128, on 2 cores: see
         ``benchmarks/conv_step.py``: 1.03-1.22x), for a longer compile (its first step
-        1.5 -> 3.5 s with 4). The batch
-        size must be a multiple; dropout draws each micro-batch's masks from its own key
-        (``fold_in(rng, i)``); models with batch statistics are rejected, since each
-        micro-batch would be normalised by its own statistics (ghost batch norm).
+        1.5 -> 3.5 s with 4). The batch size must be a multiple; dropout draws each
+        micro-batch's masks from its own key (``fold_in(rng, i)``); models with batch
+        statistics are rejected, since each micro-batch would be normalised by its own
+        statistics (ghost batch norm).
 
     Returns:
       ``train_step(state, batch, rng)``: ``rng`` is the run's base key; the step uses
