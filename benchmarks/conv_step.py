@@ -7,12 +7,15 @@ Measures, in one process and on the same batch, in alternating rounds (every var
 per round, the median round counts), steps/s of
   * ``flax-baseline``: plain Flax LeNet-5 (``nn.Conv`` + ``nn.max_pool``), what jaxdl started from,
   * ``jaxdl-xla``: ``jaxdl.LeNet5()`` (XLA convolutions, strided-slice pooling),
-  * ``jaxdl-toeplitz``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul convolutions, each fused with its max pool),
-  * ``jaxdl-toeplitz-legacy``: the same step compiled with ``jaxdl.legacy_emitters()`` (XLA:CPU's
-    older loop-fusion emitters),
+  * ``jaxdl-toeplitz-legacy``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul
+    convolutions, each fused with its max pool), compiled with ``jaxdl.legacy_emitters()``
+    (XLA:CPU's older loop-fusion emitters),
   * ``jaxdl-toeplitz-legacy-mb4``: the same, the batch split into 4 micro-batches whose
     gradients are summed (``make_train_step(..., microbatches=4)``: the same update, four
     independent passes that XLA:CPU's executor runs side by side on the cores),
+  * ``jaxdl-s2d-legacy`` and ``jaxdl-s2d-legacy-mb4``: the same two with
+    ``jaxdl.LeNet5(conv_impl="s2d")`` (convolutions on the image cut into 4x4 / 2x2 blocks,
+    ``jaxdl.s2d_conv2d_maxpool``),
   * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
     baseline of the ratio),
 and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxdl train steps
@@ -147,11 +150,13 @@ def main(argv=None) -> dict:
     output_dir(args.out)
     b = args.batch_size
     result = {"device": jax.devices()[0].device_kind, "backend": jax.default_backend(), "batch_size": b}
-    banded = jaxdl.LeNet5(conv_impl="toeplitz")
+    banded, blocked = jaxdl.LeNet5(conv_impl="toeplitz"), jaxdl.LeNet5(conv_impl="s2d")
     lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b, options, micro) for name, model, options, micro in (
         ("flax-baseline", FlaxLeNet5(), None, 1), ("jaxdl-xla", jaxdl.LeNet5(), None, 1),
-        ("jaxdl-toeplitz", banded, None, 1), ("jaxdl-toeplitz-legacy", banded, jaxdl.legacy_emitters(), 1),
-        ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.legacy_emitters(), 4))}
+        ("jaxdl-toeplitz-legacy", banded, jaxdl.legacy_emitters(), 1),
+        ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.legacy_emitters(), 4),
+        ("jaxdl-s2d-legacy", blocked, jaxdl.legacy_emitters(), 1),
+        ("jaxdl-s2d-legacy-mb4", blocked, jaxdl.legacy_emitters(), 4))}
     resnet = {"resnet20_jaxdl": jax_runner(jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4),
                                            (32, 32, 3), b)}
     torch_lenet = {}

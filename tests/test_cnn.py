@@ -264,6 +264,113 @@ def test_lenet5_conv_impls_share_parameters_and_function(tiles, key):
         jaxdl.LeNet5(conv_impl="winograd").init(key, x)
 
 
+def test_space_to_depth_layout_and_inverse():
+    x = jnp.arange(2 * 4 * 6 * 3, dtype=jnp.float32).reshape(2, 4, 6, 3)
+    blocked = jaxdl.space_to_depth(x, 2)
+    assert blocked.shape == (2, 2, 3, 12)
+    # pixel (1, 2) of the image is block (0, 1), in-block (row 1, column 0): channels 6..8
+    np.testing.assert_array_equal(blocked[0, 0, 1, 6:9], x[0, 1, 2])
+    np.testing.assert_array_equal(blocked[1, 1, 2], x[1, 2:4, 4:6].reshape(-1))
+    np.testing.assert_array_equal(jaxdl.depth_to_space(blocked, 2), x)
+    with pytest.raises(ValueError, match="block 4 must divide the image size 4x6"):
+        jaxdl.space_to_depth(x, 4)
+    with pytest.raises(ValueError, match="not a multiple of block"):
+        jaxdl.depth_to_space(x, 2)
+    with pytest.raises(ValueError, match="block must be an int >= 1"):
+        jaxdl.space_to_depth(x, 0)
+
+
+def _conv_pool_ref(x, k, pool="max"):
+    y = jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return jaxdl.pool2d(y, pool, 2)
+
+
+@pytest.mark.parametrize("x_shape,k_shape,block", [
+    ((3, 32, 32, 1), (5, 5, 1, 6), 4), ((3, 32, 32, 1), (5, 5, 1, 6), 2), ((2, 14, 14, 6), (5, 5, 6, 16), 2),
+    ((2, 12, 16, 3), (3, 3, 3, 4), 2), ((2, 28, 20, 2), (5, 5, 2, 3), 4), ((1, 10, 6, 2), (5, 5, 2, 3), 2)])
+def test_s2d_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, block, key):
+    """space_to_depth -> s2d_conv2d_maxpool -> depth_to_space is the VALID convolution and 2x2
+    max pool, value and gradients; mean over the windows is the average pool."""
+    kx, kk, kg = jax.random.split(key, 3)
+    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
+    s = block
+
+    def fast(x, k):
+        return jaxdl.depth_to_space(jaxdl.s2d_conv2d_maxpool(jaxdl.space_to_depth(x, s), k, s), s // 2)
+
+    out = _conv_pool_ref(x, kernel)
+    assert fast(x, kernel).shape == out.shape
+    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
+    g = jax.random.normal(kg, out.shape)
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(_conv_pool_ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    windows = jaxdl.s2d_conv2d_windows(jaxdl.space_to_depth(x, s), kernel, s)
+    assert windows.shape[3:5] == (2, 2)
+    np.testing.assert_allclose(jaxdl.depth_to_space(windows.mean(axis=(3, 4)), s // 2),
+                               _conv_pool_ref(x, kernel, "avg"), rtol=1e-4, atol=1e-4)
+
+
+def test_s2d_conv_maxpool_shares_the_gradient_at_ties(key):
+    """A constant image ties every window's four outputs: a quarter of the gradient each.
+    Integer kernels keep the sums exact, so the ties survive any order of summation."""
+    kk, kg = jax.random.split(key)
+    x = jnp.concatenate([jnp.ones((1, 10, 10, 2)), jax.random.normal(key, (1, 10, 10, 2))])
+    kernel = jax.random.randint(kk, (3, 3, 2, 4), -3, 4).astype(jnp.float32)
+
+    def ref(x, k):
+        y = jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
+
+    fast = lambda x, k: jaxdl.depth_to_space(jaxdl.s2d_conv2d_maxpool(jaxdl.space_to_depth(x, 2), k, 2), 1)  # noqa: E731
+    g = jax.random.normal(kg, (2, 4, 4, 4))
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("xb_shape,k_shape,block,message", [
+    ((1, 8, 8, 9), (5, 5, 1, 6), 3, "block 3 must be even"),
+    ((1, 4, 4, 64), (5, 5, 4, 6), 8, r"divide F - 1 = 4 .* one of \[2, 4\]"),
+    ((1, 4, 4, 16), (4, 4, 1, 6), 2, r"divide F - 1 = 3 .* none: use toeplitz_conv2d"),
+    ((1, 8, 8, 16), (5, 5, 2, 6), 4, "xb has 16 channels; space_to_depth with block 4 of 2 input channels"),
+    ((1, 8, 8, 16), (5, 3, 1, 6), 4, "square kernel"),
+    ((1, 1, 4, 16), (5, 5, 1, 6), 4, "smaller than the filter 5x5"),
+    ((8, 8, 16), (5, 5, 1, 6), 4, r"needs x \[B, H, W, C\]"),
+])
+def test_s2d_conv_rejects_what_does_not_block(xb_shape, k_shape, block, message):
+    with pytest.raises(ValueError, match=message):
+        jaxdl.s2d_conv2d_maxpool(jnp.zeros(xb_shape), jnp.zeros(k_shape), block)
+
+
+@pytest.mark.parametrize("activation,pooling", [("relu", "max"), ("tanh", "avg"), ("sigmoid", "max"),
+                                                (jax.nn.gelu, "max"), ("relu", "avg")])
+def test_lenet5_s2d_equals_xla_with_gradients(activation, pooling, key):
+    """conv_impl="s2d" is the same function of the same parameters, value and gradient, for
+    the fused pool (max after a non-decreasing activation) and the general path."""
+    kx, ky = jax.random.split(key)
+    x, y = jax.random.normal(kx, (4, 28, 28, 1)), jax.random.randint(ky, (4,), 0, 10)
+    xla = jaxdl.LeNet5(activation=activation, pooling=pooling)
+    fast = jaxdl.LeNet5(activation=activation, pooling=pooling, conv_impl="s2d")
+    variables = xla.init(key, x)
+    assert jax.tree.structure(fast.init(key, x)) == jax.tree.structure(variables)
+    loss = lambda m: lambda p: jaxdl.softmax_cross_entropy(m.apply({"params": p}, x), y).mean()  # noqa: E731
+    (la, ga), (lb, gb) = (jax.value_and_grad(loss(m))(variables["params"]) for m in (fast, xla))
+    np.testing.assert_allclose(la, lb, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb)):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_lenet5_s2d_initialises_like_the_other_impls_and_checks_the_size(key):
+    x = jax.random.normal(key, (2, 28, 28, 1))
+    for a, b in zip(jax.tree.leaves(jaxdl.LeNet5(conv_impl="s2d").init(key, x)), jax.tree.leaves(jaxdl.LeNet5().init(key, x))):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"its size 30x30 \(input 26x26 \+ 2 \* padding 2\) must be multiples of 4"):
+        jaxdl.LeNet5(conv_impl="s2d").init(key, jnp.zeros((1, 26, 26, 1)))
+    with pytest.raises(ValueError, match="unknown pooling 'median'"):
+        jaxdl.LeNet5(conv_impl="s2d", pooling="median").init(key, x)
+
+
 def test_conv2d_initialises_like_flax_conv(key):
     x = jax.random.normal(key, (2, 8, 8, 3))
     ours = jaxdl.Conv2D(5, 3, padding=1).init(key, x)

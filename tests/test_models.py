@@ -31,6 +31,9 @@ MODELS = [
     # LeNet-5 (LeCun et al. 1998) with a fully connected C3: the well-known 61,706.
     ("lenet5_mnist", jaxdl.LeNet5(), (28, 28, 1), (B, 10), 61_706),
     ("lenet5_paper_32", jaxdl.LeNet5(padding=0, activation="tanh", pooling="avg"), (32, 32, 1), (B, 10), 61_706),
+    ("lenet5_s2d", jaxdl.LeNet5(conv_impl="s2d"), (28, 28, 1), (B, 10), 61_706),
+    ("lenet5_s2d_paper_32", jaxdl.LeNet5(padding=0, activation="tanh", pooling="avg", conv_impl="s2d"), (32, 32, 1),
+     (B, 10), 61_706),
     ("alexnet_tiny", jaxdl.AlexNet(channels=(4, 8, 8, 8, 8), hidden=(16, 16)), (32, 32, 3), (B, 10),
      (25 * 3 + 1) * 4 + (25 * 4 + 1) * 8 + 3 * (9 * 8 + 1) * 8 + (4 * 4 * 8 + 1) * 16 + 17 * 16 + 17 * 10),
     ("vgg_tiny_bn", jaxdl.VGG(stages=((4,), (8, 8)), hidden=(16,), batch_norm=True), (32, 32, 3), (B, 10),

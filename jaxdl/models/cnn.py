@@ -15,9 +15,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl.models.components import get_activation
-from jaxdl.models.conv import conv_output_size, same_padding, toeplitz_conv2d, toeplitz_conv2d_maxpool
+from jaxdl.models.conv import (conv_output_size, s2d_conv2d_maxpool, s2d_conv2d_windows, same_padding, space_to_depth,
+                               toeplitz_conv2d, toeplitz_conv2d_maxpool)
 
-__all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "Conv2D", "CONV_IMPLS", "check_images", "pool2d"]
+__all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "Conv2D", "CONV_IMPLS", "LENET5_CONV_IMPLS", "check_images", "pool2d"]
 
 
 def check_images(model: str, x: jax.Array) -> None:
@@ -170,7 +171,13 @@ class LeNet5(nn.Module):
     smaller, 1.6x and 1.2x the convolution's multiply-adds instead of 6.4x and 2.8x; a tile
     that does not divide the width, or is odd where the pool is fused, means the whole
     width): about 2.5x faster training steps than XLA's convolutions on a 2-core CPU
-    (``benchmarks/conv_step.py``); keep ``"xla"`` on GPU/TPU.
+    (``benchmarks/conv_step.py``). ``conv_impl="s2d"`` computes them on the image cut into
+    blocks (``space_to_depth``, 4x4 pixels for C1, 2x2 for C3; ``s2d_conv2d_windows``), each
+    one matmul of a few shifted views, the pool a maximum of contiguous blocks; C1's pooled
+    output is C3's blocked input, so nothing is transposed in between: faster again on a CPU
+    (``benchmarks/REPORT.md`` section 6). It needs the padded image size a multiple of 4
+    (28 + 2 * 2 = 32). Keep ``"xla"`` on GPU/TPU. All three have the same parameters and
+    compute the same function.
 
     Shapes: ``[B, 28, 28, 1] -> [B, num_classes]`` (or 32x32 with ``padding=0``).
     Parameters: ``(25 C + 1) 6 + (150 + 1) 16 + (400 + 1) 120 + (120 + 1) 84 + (84 + 1) K``
@@ -187,6 +194,19 @@ class LeNet5(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("LeNet5", x)
+        if self.conv_impl not in LENET5_CONV_IMPLS:
+            raise ValueError(f"unknown convolution impl {self.conv_impl!r}; use one of {LENET5_CONV_IMPLS}.")
+        if self.conv_impl == "s2d":
+            p, (h, w) = self.padding, x.shape[1:3]
+            if (h + 2 * p) % 4 or (w + 2 * p) % 4 or min(h, w) + 2 * p < 16:
+                raise ValueError(f"LeNet5(conv_impl='s2d') cuts the padded image into 4x4 blocks: its size "
+                                 f"{h + 2 * p}x{w + 2 * p} (input {h}x{w} + 2 * padding {p}) must be multiples of 4 "
+                                 f"and at least 16; use conv_impl='toeplitz' or 'xla'.")
+            x = space_to_depth(jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0))), 4)
+            # C1 on 4x4 blocks leaves its pooled maps in 2x2 blocks, C3's input; C3's leaves plain pixels.
+            x = _S2DConvPool(6, 4, self.activation, self.pooling, name="c1")(x)
+            x = _S2DConvPool(16, 2, self.activation, self.pooling, name="c3")(x)
+            return self._head(x, get_activation(self.activation))
         act = get_activation(self.activation)
         banded = self.conv_impl == "toeplitz"
         # Banded convolutions pool inside the matmul, then activate a quarter of the numbers.
@@ -199,10 +219,44 @@ class LeNet5(nn.Module):
                 x = act(_conv(features, 5, padding, name, x, impl="toeplitz", max_pool=True, tile=tile))
             else:
                 x = pool2d(act(_conv(features, 5, padding, name, x, impl=self.conv_impl, tile=tile)), self.pooling, 2)
+        return self._head(x, act)
+
+    def _head(self, x: jax.Array, act) -> jax.Array:
         x = x.reshape(x.shape[0], -1)
         x = act(nn.Dense(120, name="f5")(x))
         x = act(nn.Dense(84, name="f6")(x))
         return nn.Dense(self.num_classes, name="output")(x)
+
+
+LENET5_CONV_IMPLS = ("xla", "toeplitz", "s2d")
+
+
+class _S2DConvPool(nn.Module):
+    """A 5x5 convolution with bias, activation and 2x2 pooling of stride 2 on an image held
+    as ``space_to_depth(x, block)``, returning the pooled maps as ``space_to_depth(., block / 2)``.
+    Its parameters are a ``Conv2D``'s (``kernel [5, 5, C, O]``, LeCun normal; ``bias [O]``, zeros).
+
+    Shapes: ``[B, H / s, W / s, s^2 C] -> [B, (H - 4) / s, (W - 4) / s, (s / 2)^2 O]``.
+    """
+
+    features: int
+    block: int
+    activation: str
+    pooling: str
+
+    @nn.compact
+    def __call__(self, xb: jax.Array) -> jax.Array:
+        if self.pooling not in ("max", "avg"):
+            raise ValueError(f"unknown pooling {self.pooling!r}; use 'max' or 'avg'.")
+        act = get_activation(self.activation)
+        c = xb.shape[-1] // (self.block * self.block)
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (5, 5, c, self.features))
+        # The output channels are (row, column, channel) of each (block / 2)^2 block of pooled pixels.
+        bias = jnp.tile(self.param("bias", nn.initializers.zeros, (self.features,)), (self.block // 2) ** 2)
+        if self.pooling == "max" and self.activation in _NON_DECREASING:
+            return act(s2d_conv2d_maxpool(xb, kernel, self.block) + bias.reshape(1, 1, 1, -1))
+        y = act(s2d_conv2d_windows(xb, kernel, self.block) + bias.reshape(1, 1, 1, 1, 1, -1))
+        return jnp.max(y, axis=(3, 4)) if self.pooling == "max" else jnp.mean(y, axis=(3, 4))
 
 
 class AlexNet(nn.Module):
