@@ -13,9 +13,11 @@ per round, the median round counts), steps/s of
   * ``jaxdl-toeplitz-legacy-mb4``: the same, the batch split into 4 micro-batches whose
     gradients are summed (``make_train_step(..., microbatches=4)``: the same update, four
     independent passes that XLA:CPU's executor runs side by side on the cores),
-  * ``jaxdl-s2d-legacy`` and ``jaxdl-s2d-legacy-mb4``: the same two with
-    ``jaxdl.LeNet5(conv_impl="s2d")`` (convolutions on the image cut into 4x4 / 2x2 blocks,
-    ``jaxdl.s2d_conv2d_maxpool``),
+  * ``jaxdl-s2d-legacy``: ``jaxdl.LeNet5(conv_impl="s2d")`` (convolutions on the image cut
+    into 4x4 / 2x2 blocks, ``jaxdl.s2d_conv2d_maxpool``) with the older emitters,
+  * ``jaxdl-s2d`` and ``jaxdl-s2d-mb4``: the same compiled with ``jaxdl.matmul_conv_options()``
+    (the older emitters, and the dots compiled by XLA rather than YNNPACK), one batch and 4
+    micro-batches,
   * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
     baseline of the ratio),
 and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxdl train steps
@@ -156,7 +158,8 @@ def main(argv=None) -> dict:
         ("jaxdl-toeplitz-legacy", banded, jaxdl.legacy_emitters(), 1),
         ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.legacy_emitters(), 4),
         ("jaxdl-s2d-legacy", blocked, jaxdl.legacy_emitters(), 1),
-        ("jaxdl-s2d-legacy-mb4", blocked, jaxdl.legacy_emitters(), 4))}
+        ("jaxdl-s2d", blocked, jaxdl.matmul_conv_options(), 1),
+        ("jaxdl-s2d-mb4", blocked, jaxdl.matmul_conv_options(), 4))}
     resnet = {"resnet20_jaxdl": jax_runner(jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4),
                                            (32, 32, 3), b)}
     torch_lenet = {}

@@ -101,8 +101,8 @@ def main(argv=None) -> dict:
         eval_every=steps_per_epoch, workdir=out, checkpoint_every=steps_per_epoch,
         progress=not args.no_progress, description=f"{args.model} on {data.name}",
         # Banded and blocked convolutions are slicing and padding between matmuls, which XLA:CPU's
-        # older loop emitters run faster (and compile in half the time); see jaxdl.compile.
-        compiler_options=jaxdl.legacy_emitters() if args.conv_impl in ("toeplitz", "s2d") else None,
+        # older loop emitters run faster, next to small dots; see jaxdl.compile.
+        compiler_options=jaxdl.matmul_conv_options() if args.conv_impl in ("toeplitz", "s2d") else None,
     )
     seconds = time.perf_counter() - start
 

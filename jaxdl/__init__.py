@@ -15,7 +15,7 @@ from jaxdl.analysis import (
     shallow_param_count,
 )
 from jaxdl.checkpoint import Checkpointer
-from jaxdl.compile import jit_once, legacy_emitters
+from jaxdl.compile import jit_once, legacy_emitters, matmul_conv_options
 from jaxdl.data import Dataset
 from jaxdl.loop import FitResult, evaluate, fit, predict, read_history
 from jaxdl.losses import (
@@ -97,6 +97,7 @@ __all__ = [
     "Checkpointer",
     "jit_once",
     "legacy_emitters",
+    "matmul_conv_options",
     "Dataset",
     "FitResult",
     "evaluate",

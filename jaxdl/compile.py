@@ -37,9 +37,11 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-__all__ = ["jit_once", "legacy_emitters"]
+__all__ = ["jit_once", "legacy_emitters", "matmul_conv_options"]
 
 _LEGACY = {"xla_cpu_use_fusion_emitters": False}
+# YNNPACK takes only reductions; dots go to XLA:CPU's own dot emitter (see matmul_conv_options).
+_XLA_DOTS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}
 # xla_backend_optimization_level is a DebugOptions field that XLA:CPU maps to LLVM's -O level.
 _LEVEL_0 = {"xla_backend_optimization_level": 0}
 _ONCE = {**_LEVEL_0, "xla_cpu_parallel_codegen_split_count": 1}
@@ -56,7 +58,7 @@ def _supported(backend: str, options: tuple) -> bool:
     # One trivial compile (~30 ms, once per process and option set): a later jaxlib may drop
     # an option, and then programs should compile as usual rather than fail. Every option
     # here is probed at once first, so that a cold process pays for one probe, not two.
-    every = tuple(sorted({**_ONCE, **_LEGACY}.items()))
+    every = tuple(sorted({**_ONCE, **_LEGACY, **_XLA_DOTS}.items()))
     if options != every and set(options) <= set(every) and _supported(backend, every):
         return True
     try:
@@ -83,6 +85,27 @@ def legacy_emitters() -> dict[str, Any] | None:
         step = jax.jit(train_step, donate_argnums=0, compiler_options=jaxdl.legacy_emitters())
     """
     return dict(_LEGACY) if _options_supported(jax.default_backend(), _LEGACY) else None
+
+
+def matmul_conv_options() -> dict[str, Any] | None:
+    """``compiler_options`` for training steps whose convolutions are matmuls
+    (``LeNet5(conv_impl="s2d")`` or ``"toeplitz"``) on XLA:CPU: ``legacy_emitters()``, and the
+    dots compiled by XLA's own dot emitter instead of YNNPACK (which keeps the reductions, such
+    as the pools' maxima). ``None`` on other backends; only ``legacy_emitters()`` where this
+    jaxlib lacks the (experimental) YNNPACK option.
+
+    Why: the blocked LeNet-5 step has two dozen dots, most of them small (the dense layers'
+    ``[128, 84] x [84, 10]`` and their gradients, the kernels' selector products); in the
+    step, XLA's own dots ran 1.07-1.11x faster (medians of 25-30 paired rounds on a 2-core
+    CPU; ``benchmarks/REPORT.md`` section 6), although alone neither wins everywhere (C1's
+    ``[6272, 64] x [64, 96]`` 0.62 vs 0.75 ms, C3's ``[3200, 216] x [216, 64]`` 0.86 vs 0.69
+    ms). The results are the same up to float rounding.
+    """
+    legacy = legacy_emitters()
+    if legacy is None:
+        return None
+    both = {**legacy, **_XLA_DOTS}
+    return both if _options_supported(jax.default_backend(), both) else legacy
 
 
 def jit_once(fn: Callable, **jit_kwargs) -> jax.stages.Wrapped:

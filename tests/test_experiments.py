@@ -209,7 +209,8 @@ def test_conv_step_benchmark_quick(tmp_path):
     _run("benchmarks/conv_step.py", "--quick", "--out", tmp_path)
     result = json.loads((tmp_path / "conv_step.json").read_text())
     for name in ("lenet5_flax-baseline", "lenet5_jaxdl-xla", "lenet5_jaxdl-toeplitz-legacy",
-                 "lenet5_jaxdl-toeplitz-legacy-mb4", "lenet5_jaxdl-s2d-legacy", "lenet5_jaxdl-s2d-legacy-mb4",
+                 "lenet5_jaxdl-toeplitz-legacy-mb4", "lenet5_jaxdl-s2d-legacy", "lenet5_jaxdl-s2d",
+                 "lenet5_jaxdl-s2d-mb4",
                  "resnet20_jaxdl"):
         assert result[name] > 0
     assert "jaxdl best / flax-baseline (LeNet-5)" in result["ratios"]
