@@ -148,6 +148,18 @@ def test_dropout_uses_its_own_rng_stream(key):
     np.testing.assert_array_equal(model.apply(variables, x), model.apply(variables, x))
 
 
+def _assert_same_function_and_gradients(fast, ref, x, kernel, key):
+    """``fast(x, kernel)`` equals ``ref(x, kernel)``, and so do their gradients in both arguments
+    along a random output direction."""
+    out = ref(x, kernel)
+    assert fast(x, kernel).shape == out.shape
+    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
+    g = jax.random.normal(key, out.shape)
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
     ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 7),
     ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
@@ -158,12 +170,7 @@ def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, paddi
     ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), ((padding, padding),) * 2,  # noqa: E731
                                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
     fast = lambda x, k: jaxdl.toeplitz_conv2d(x, k, padding, tile=tile)  # noqa: E731
-    out = ref(x, kernel)
-    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
-    g = jax.random.normal(kg, out.shape)
-    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
-                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
 
 
 @pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
@@ -176,13 +183,7 @@ def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, 
     ref = lambda x, k: jaxdl.pool2d(jax.lax.conv_general_dilated(  # noqa: E731
         x, k, (1, 1), ((padding, padding),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")), "max", 2)
     fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, padding, tile=tile)  # noqa: E731
-    out = ref(x, kernel)
-    assert fast(x, kernel).shape == out.shape
-    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
-    g = jax.random.normal(kg, out.shape)
-    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
-                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
 
 
 @pytest.mark.parametrize("tile", [None, 2])
@@ -298,13 +299,7 @@ def test_s2d_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_sha
     def fast(x, k):
         return jaxdl.depth_to_space(jaxdl.s2d_conv2d_maxpool(jaxdl.space_to_depth(x, s), k, s), s // 2)
 
-    out = _conv_pool_ref(x, kernel)
-    assert fast(x, kernel).shape == out.shape
-    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
-    g = jax.random.normal(kg, out.shape)
-    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
-                    jax.grad(lambda x, k: jnp.vdot(_conv_pool_ref(x, k), g), argnums=(0, 1))(x, kernel)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    _assert_same_function_and_gradients(fast, _conv_pool_ref, x, kernel, kg)
     windows = jaxdl.s2d_conv2d_windows(jaxdl.space_to_depth(x, s), kernel, s)
     assert windows.shape[3:5] == (2, 2)
     np.testing.assert_allclose(jaxdl.depth_to_space(windows.mean(axis=(3, 4)), s // 2),
