@@ -7,7 +7,7 @@ import time
 import jax
 import numpy as np
 
-from jaxdl.outputs import output_dir, save_json  # noqa: F401  (re-exported for the scripts)
+from jaxdl.experiment import output_dir, save_json  # noqa: F401  (re-exported for the scripts)
 
 
 def time_steps(step, state, batch, key, *, steps: int, rounds: int) -> tuple[float, object]:

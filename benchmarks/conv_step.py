@@ -8,14 +8,14 @@ per round, the median round counts), steps/s of
   * ``flax-baseline``: plain Flax LeNet-5 (``nn.Conv`` + ``nn.max_pool``), what jaxdl started from,
   * ``jaxdl-xla``: ``jaxdl.LeNet5()`` (XLA convolutions, strided-slice pooling),
   * ``jaxdl-toeplitz-legacy``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul
-    convolutions, each fused with its max pool), compiled with ``jaxdl.legacy_emitters()``
+    convolutions, each fused with its max pool), compiled with ``jaxdl.cpu.legacy_emitters()``
     (XLA:CPU's older loop-fusion emitters),
   * ``jaxdl-toeplitz-legacy-mb4``: the same, the batch split into 4 micro-batches whose
     gradients are summed (``make_train_step(..., microbatches=4)``: the same update, four
     independent passes that XLA:CPU's executor runs side by side on the cores),
   * ``jaxdl-s2d-legacy``: ``jaxdl.LeNet5(conv_impl="s2d")`` (convolutions on the image cut
-    into 4x4 / 2x2 blocks, ``jaxdl.s2d_conv2d_maxpool``) with the older emitters,
-  * ``jaxdl-s2d`` and ``jaxdl-s2d-mb4``: the same compiled with ``jaxdl.matmul_conv_options()``
+    into 4x4 / 2x2 blocks, ``jaxdl.cpu.s2d_conv2d_maxpool``) with the older emitters,
+  * ``jaxdl-s2d`` and ``jaxdl-s2d-mb4``: the same compiled with ``jaxdl.cpu.matmul_conv_options()``
     (the older emitters, and the dots compiled by XLA rather than YNNPACK), one batch and 4
     micro-batches,
   * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
@@ -155,11 +155,11 @@ def main(argv=None) -> dict:
     banded, blocked = jaxdl.LeNet5(conv_impl="toeplitz"), jaxdl.LeNet5(conv_impl="s2d")
     lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b, options, micro) for name, model, options, micro in (
         ("flax-baseline", FlaxLeNet5(), None, 1), ("jaxdl-xla", jaxdl.LeNet5(), None, 1),
-        ("jaxdl-toeplitz-legacy", banded, jaxdl.legacy_emitters(), 1),
-        ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.legacy_emitters(), 4),
-        ("jaxdl-s2d-legacy", blocked, jaxdl.legacy_emitters(), 1),
-        ("jaxdl-s2d", blocked, jaxdl.matmul_conv_options(), 1),
-        ("jaxdl-s2d-mb4", blocked, jaxdl.matmul_conv_options(), 4))}
+        ("jaxdl-toeplitz-legacy", banded, jaxdl.cpu.legacy_emitters(), 1),
+        ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.cpu.legacy_emitters(), 4),
+        ("jaxdl-s2d-legacy", blocked, jaxdl.cpu.legacy_emitters(), 1),
+        ("jaxdl-s2d", blocked, jaxdl.cpu.matmul_conv_options(), 1),
+        ("jaxdl-s2d-mb4", blocked, jaxdl.cpu.matmul_conv_options(), 4))}
     resnet = {"resnet20_jaxdl": jax_runner(jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4),
                                            (32, 32, 3), b)}
     torch_lenet = {}

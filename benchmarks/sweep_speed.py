@@ -7,7 +7,7 @@ Compares, in one process and on the same batches:
   * jaxdl: the 16 runs as one compiled program (``jaxdl.sweep.Sweep``: jit(vmap(scan))), on one
     device, and with the members sharded over one host device per CPU core (the script sets
     ``--xla_force_host_platform_device_count`` before JAX starts),
-  * the sharded sweep compiled with ``jaxdl.legacy_emitters()`` (XLA:CPU's older loop emitters:
+  * the sharded sweep compiled with ``jaxdl.cpu.legacy_emitters()`` (XLA:CPU's older loop emitters:
     a shorter compile, a slower run),
   * sequential JAX: the same program for one run, called 16 times,
   * when PyTorch is importable: 16 eager PyTorch runs one after another, and the 16 runs as one
@@ -75,7 +75,7 @@ def jax_timings(data, rates, steps, batch_size) -> tuple[dict, dict]:
     # later programs' "cold" find JAX's tracing caches warm (fresh processes: cold_timings).
     sharded = sweep(jax.devices())
     sharded_cold, result = _timed(lambda: run_all(sharded))
-    legacy = sweep(jax.devices(), jaxdl.legacy_emitters())
+    legacy = sweep(jax.devices(), jaxdl.cpu.legacy_emitters())
     legacy_cold, _ = _timed(lambda: run_all(legacy))
     together = sweep()
     cold, _ = _timed(lambda: run_all(together))
@@ -106,7 +106,7 @@ def cold_probe(variant: str, data, rates, steps, batch_size) -> float | None:
     if variant == "torch_func_compile":
         out = torch_timings(data, rates, steps, batch_size, eager=False)
         return None if out is None else out[0]["torch_func_compile_cold"]
-    options = jaxdl.legacy_emitters() if variant == "jaxdl_sharded_legacy" else None
+    options = jaxdl.cpu.legacy_emitters() if variant == "jaxdl_sharded_legacy" else None
     s = make_sweep(batch_size, steps, jax.devices(), options)
     seconds, _ = _timed(lambda: s.run(data, hyperparams={"learning_rate": rates}, seeds=np.arange(len(rates)),
                                       num_steps=steps))

@@ -6,12 +6,10 @@ Data: ``x ~ U[0, 1]``, ``y ~ Bernoulli(0.5 + 0.45 sin 2 pi x)`` (``jaxdl.data.bi
 model outputs one logit ``f(x)``; the Bernoulli likelihood with ``p = sigmoid(f)`` gives the
 binary cross-entropy loss. A logistic regression (``p`` monotone in ``x``) against a shallow
 ReLU net, each trained with Adam from several seeds. The test loss is compared with the
-loss of the true probability (the best any model can do). Writes ``bce_1d.png`` and ``bce_1d.json``.
+loss of the true probability (the best any model can do). Writes ``bce_1d.png`` and ``binary_cross_entropy.json``.
 """
 
 from __future__ import annotations
-
-import argparse
 
 import jax
 import matplotlib.pyplot as plt
@@ -20,24 +18,22 @@ import optax
 
 import jaxdl
 from jaxdl.data import binary_1d, binary_1d_probability
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hidden", type=int, default=16)
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--out", default="runs/binary_cross_entropy")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.steps, args.seeds = 300, 2
-    out = output_dir(args.out)
+CONFIG = {
+    "hidden": Param(16, "ReLU units of the shallow net", minimum=1),
+    "steps": Param(3000, "Adam steps per model", minimum=1),
+    "seeds": Param(3, "seeds per model, trained as one vmapped program", minimum=1),
+}
+QUICK = {"steps": 300, "seeds": 2}
+
+
+def run(config, out: str) -> dict:
     data = binary_1d(key=jax.random.key(0))
     models = {"logistic regression": jaxdl.LogisticRegression(num_classes=1),
-              f"shallow net, {args.hidden} ReLU units": jaxdl.ShallowNet(hidden=args.hidden)}
+              f"shallow net, {config.hidden} ReLU units": jaxdl.ShallowNet(hidden=config.hidden)}
     x = np.linspace(0, 1, 401, dtype=np.float32)[:, None]
     true_p = binary_1d_probability(x[:, 0])
     # The irreducible loss: cross-entropy of the true probability on the test set.
@@ -50,8 +46,8 @@ def main(argv=None) -> dict:
     ax.plot(x, true_p, "k--", label="true p(y=1|x)")
     for name, model in models.items():
         run = jaxdl.train_seeds(model, optax.adam(0.05), data, loss=jaxdl.binary_cross_entropy,
-                                metrics={"accuracy": jaxdl.accuracy}, seeds=range(args.seeds),
-                                num_steps=args.steps, batch_size=50, progress=False)
+                                metrics={"accuracy": jaxdl.accuracy}, seeds=range(config.seeds),
+                                num_steps=config.steps, batch_size=50, progress=False)
         params = jax.tree.map(lambda a: a[0], run["state"].params)
         prob = np.asarray(jax.nn.sigmoid(model.apply({"params": params}, x)))[:, 0]
         ax.plot(x, prob, label=f"{name}: test loss {run['test_loss']:.3f}")
@@ -63,9 +59,8 @@ def main(argv=None) -> dict:
     ax.set_xlabel("x"), ax.set_ylabel("p(y = 1 | x)"), ax.legend(fontsize=8, loc="lower left")
     ax.set_title("binary cross-entropy = Bernoulli negative log-likelihood")
     save_figure(fig, f"{out}/bce_1d.png")
-    save_json(result, out, "bce_1d.json")
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

@@ -12,15 +12,13 @@ test accuracy, mean and std over seeds, and the linear regions the net cuts the 
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import optax
 
 import jaxdl
 from jaxdl import data as datasets
 from jaxdl.analysis import regions_on_grid
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import plot_decision_regions
 
 DATASETS = {"circles": datasets.circles, "xor": datasets.xor, "spirals": datasets.spirals}
@@ -31,24 +29,22 @@ MODELS = {
 }
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--out", default="runs/decision_boundaries")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.steps, args.seeds = 100, 1
-    out = output_dir(args.out)
+CONFIG = {
+    "steps": Param(3000, "full-batch steps per model", minimum=1),
+    "seeds": Param(3, "seeds per model, trained as one vmapped program", minimum=1),
+}
+QUICK = {"steps": 100, "seeds": 1}
+
+
+def run(config, out: str) -> dict:
     panels, result = [], {}
     for data_name, make in DATASETS.items():
         data = make(key=jax.random.key(0))
         for model_name, build in MODELS.items():
             model = build()
             run = jaxdl.train_seeds(model, optax.adam(0.01), data, loss=jaxdl.softmax_cross_entropy,
-                                    metrics={"accuracy": jaxdl.accuracy}, seeds=range(args.seeds),
-                                    num_steps=args.steps, batch_size=data.num_train, progress=False)
+                                    metrics={"accuracy": jaxdl.accuracy}, seeds=range(config.seeds),
+                                    num_steps=config.steps, batch_size=data.num_train, progress=False)
             params = jax.tree.map(lambda a: a[0], run["state"].params)
             regions = 1 if model_name == "linear" else regions_on_grid(params, [-1.5, -1.5], [1.5, 1.5], resolution=400).num_regions
             result[f"{data_name} / {model_name}"] = {
@@ -61,9 +57,8 @@ def main(argv=None) -> dict:
                            "predict": jax.jit(lambda x, m=model, p=params: m.apply({"params": p}, x)),
                            "x": data.x_train, "y": data.y_train})
     plot_decision_regions(panels, f"{out}/decision_boundaries.png", ncols=len(MODELS))
-    save_json(result, out, "decision_boundaries.json")
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

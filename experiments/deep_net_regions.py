@@ -16,8 +16,6 @@ Writes ``folding.png``, ``regions_vs_depth.png``, ``regions_2d.png`` and ``deep_
 
 from __future__ import annotations
 
-import argparse
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -31,21 +29,20 @@ from jaxdl.analysis import (
     regions_on_grid,
     zigzag_layers,
 )
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--width", type=int, default=4, help="units per hidden layer (D)")
-    p.add_argument("--max-depth", type=int, default=6)
-    p.add_argument("--seeds", type=int, default=20)
-    p.add_argument("--out", default="runs/deep_net_regions")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.max_depth, args.seeds = 3, 3
-    out = output_dir(args.out)
+CONFIG = {
+    "width": Param(4, "units per hidden layer (D)", minimum=1),
+    "max_depth": Param(6, "deepest net counted (K)", minimum=1),
+    "seeds": Param(20, "random nets per depth", minimum=1),
+    "resolution": Param(600, "grid points per axis of the 2-input region map", minimum=2),
+}
+QUICK = {"max_depth": 3, "seeds": 3, "resolution": 200}
+
+
+def run(config, out: str) -> dict:
 
     # 1. Folding.
     first = zigzag_layers(3, 1)
@@ -63,15 +60,15 @@ def main(argv=None) -> dict:
           f"(= {counts['first']} x {counts['second']})")
 
     # 2. Regions against depth.
-    d, depths = args.width, np.arange(1, args.max_depth + 1)
+    d, depths = config.width, np.arange(1, config.max_depth + 1)
     random_counts = np.array([[regions_along_line(random_dense_layers([1, *[d] * k, 1], seed=s), [-3.0], [3.0]).num_regions
-                               for s in range(args.seeds)] for k in depths])
+                               for s in range(config.seeds)] for k in depths])
     zigzag = [regions_along_line(zigzag_layers(d, k), [0.0], [1.0]).num_regions for k in depths]
     upper = [deep_region_upper_bound([d] * k) for k in depths]
     lower = [deep_region_lower_bound(d, k) for k in depths]
     fig, ax = plt.subplots(figsize=(5.5, 4))
     mean, std = random_counts.mean(axis=1), random_counts.std(axis=1)
-    ax.plot(depths, mean, "o-", label=f"random He nets (mean of {args.seeds})")
+    ax.plot(depths, mean, "o-", label=f"random He nets (mean of {config.seeds})")
     ax.fill_between(depths, mean - std, mean + std, alpha=0.25)
     ax.plot(depths, zigzag, "s-", label="zigzag net: D^K")
     ax.plot(depths, upper, "k--", label="upper bound (D+1)^K")
@@ -84,7 +81,7 @@ def main(argv=None) -> dict:
 
     # 3. Two inputs.
     net2d = random_dense_layers([2, 8, 8, 1], seed=0)
-    grid = regions_on_grid(net2d, [-2, -2], [2, 2], resolution=200 if args.quick else 600)
+    grid = regions_on_grid(net2d, [-2, -2], [2, 2], resolution=config.resolution)
     fig, ax = plt.subplots(figsize=(4.5, 4.2))
     rng = np.random.default_rng(0)
     ax.imshow(rng.permutation(grid.num_regions)[grid.labels], origin="lower", extent=(-2, 2, -2, 2), cmap="tab20")
@@ -96,9 +93,8 @@ def main(argv=None) -> dict:
               "random_regions": random_counts.tolist(), "zigzag_regions": zigzag, "upper_bound": upper,
               "montufar_lower_bound": lower, "grid_2d_regions": grid.num_regions,
               "grid_2d_guaranteed_radius": grid.guaranteed_radius}
-    save_json(result, out, "deep_net_regions.json")
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

@@ -17,8 +17,6 @@ Writes ``signal_propagation.png`` and ``initialisation.json`` (both parts' numbe
 
 from __future__ import annotations
 
-import argparse
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -28,30 +26,29 @@ import optax
 
 import jaxdl
 from jaxdl.analysis import distinct_units, signal_propagation
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 STARTS = {"zeros": "zeros", "constant 0.1": nn.initializers.constant(0.1), "glorot_uniform": "glorot_uniform"}
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--depth", type=int, default=20)
-    p.add_argument("--width", type=int, default=100)
-    p.add_argument("--out", default="runs/initialisation")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    data = jaxdl.data.mnist1d()
-    if args.quick:
-        data, args.steps, args.depth, args.width = jaxdl.data.mnist1d(num_samples=1000), 100, 6, 32
-    out = output_dir(args.out)
+CONFIG = {
+    "steps": Param(2000, "Adam steps per initialiser", minimum=1),
+    "depth": Param(20, "hidden layers of the deep net", minimum=1),
+    "width": Param(100, "units per hidden layer", minimum=1),
+    "num_samples": Param(5000, "MNIST-1D examples (80% for training)", minimum=10),
+}
+QUICK = {"steps": 100, "depth": 6, "width": 32, "num_samples": 1000}
+
+
+def run(config, out: str) -> dict:
+    data = jaxdl.data.mnist1d(num_samples=config.num_samples)
 
     symmetry = {}
     for name, init in STARTS.items():
         model = jaxdl.MLP(features=(32, 32, 10), activation="tanh", kernel_init=init)
         run = jaxdl.train_seeds(model, optax.adam(1e-2), data, loss=jaxdl.softmax_cross_entropy,
-                                metrics={"accuracy": jaxdl.accuracy}, seeds=[0], num_steps=args.steps,
+                                metrics={"accuracy": jaxdl.accuracy}, seeds=[0], num_steps=config.steps,
                                 batch_size=100, progress=False)
         params = jax.tree.map(lambda a: a[0], run["state"].params)
         symmetry[name] = {"distinct_units": [distinct_units(params[f"dense_{i}"]["kernel"]) for i in range(2)],
@@ -65,23 +62,22 @@ def main(argv=None) -> dict:
     fig, (ax_fwd, ax_bwd) = plt.subplots(1, 2, figsize=(11, 4))
     for activation in ("tanh", "relu"):
         for init in ("glorot_uniform", "he_normal"):
-            model = jaxdl.MLP(features=(*[args.width] * args.depth, 10), activation=activation, kernel_init=init)
+            model = jaxdl.MLP(features=(*[config.width] * config.depth, 10), activation=activation, kernel_init=init)
             params = model.init(jax.random.key(0), x)["params"]
             s = signal_propagation(params, x, y, activation=activation, loss=jaxdl.softmax_cross_entropy)
             label = f"{activation}, {init}"
             stats[label] = {k: v.tolist() for k, v in s.items()}
-            ax_fwd.plot(np.arange(1, args.depth + 1), s["activation_var"], "o-", ms=3, label=label)
-            ax_bwd.plot(np.arange(1, args.depth + 2), s["preactivation_grad_var"], "o-", ms=3, label=label)
-            print(f"{label:22s} activation variance layer 1 {s['activation_var'][0]:.2e} -> layer {args.depth} "
+            ax_fwd.plot(np.arange(1, config.depth + 1), s["activation_var"], "o-", ms=3, label=label)
+            ax_bwd.plot(np.arange(1, config.depth + 2), s["preactivation_grad_var"], "o-", ms=3, label=label)
+            print(f"{label:22s} activation variance layer 1 {s['activation_var'][0]:.2e} -> layer {config.depth} "
                   f"{s['activation_var'][-1]:.2e}; gradient variance layer 1 {s['preactivation_grad_var'][0]:.2e}, "
                   f"last {s['preactivation_grad_var'][-1]:.2e}")
     for ax, title in ((ax_fwd, "forward: Var[activations]"), (ax_bwd, "backward: Var[dL/dz]")):
         ax.set_yscale("log"), ax.set_xlabel("layer"), ax.set_title(title), ax.legend(fontsize=8)
     save_figure(fig, f"{out}/signal_propagation.png")
-    result = {"symmetry": symmetry, "signal": stats, "depth": args.depth, "width": args.width}
-    save_json(result, out, "initialisation.json")
+    result = {"symmetry": symmetry, "signal": stats, "depth": config.depth, "width": config.width}
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

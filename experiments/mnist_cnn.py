@@ -2,7 +2,7 @@
 
     python experiments/mnist_cnn.py --data-dir DIR --train-count 8000   # IDX files (.gz or raw)
     python experiments/mnist_cnn.py --tfds mnist                        # tfds data_source (prepared)
-    python experiments/mnist_cnn.py --data-dir DIR --quick              # one short epoch, for tests
+    python experiments/mnist_cnn.py --data-dir DIR --quick              # one epoch of 512 images, for tests
 
 With ``--data-dir`` holding only the 10,000-image test set (``t10k-*``), ``--train-count
 8000`` trains on its first 8,000 images and tests on the last 2,000; with both ``train-*``
@@ -14,8 +14,6 @@ confusion matrix, timings), ``confusion_matrix.png``, ``misclassified.png``, ``c
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import time
 
@@ -24,7 +22,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from jaxdl.outputs import run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import plot_confusion_matrix, plot_examples, plot_history
 
 MODELS = {
@@ -34,34 +32,34 @@ MODELS = {
 }
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data-dir", help="directory of MNIST IDX files")
-    src.add_argument("--tfds", choices=["mnist", "fashion_mnist"], help="a tfds set prepared in --tfds-dir")
-    p.add_argument("--tfds-dir", default=None, help="tfds data_dir (default ~/tensorflow_datasets)")
-    p.add_argument("--download", action="store_true", help="let tfds download and prepare the set")
-    p.add_argument("--train-count", type=int, default=None, help="train on the first N images")
-    p.add_argument("--model", choices=sorted(MODELS), default="lenet5")
-    p.add_argument("--conv-impl", choices=["auto", *jaxdl.LENET5_CONV_IMPLS], default="auto",
-                   help="auto: s2d (convolutions on 4x4 / 2x2 pixel blocks, fused with the pools; about 2.5x "
-                        "faster steps than XLA's convolutions here) on CPU, XLA's convolution elsewhere")
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--microbatches", type=int, default=1,
-                   help="split each batch into this many micro-batches whose gradients are summed (the same "
-                        "update; on a CPU the passes run side by side on the cores, for a longer compile)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/mnist_cnn")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--quick", action="store_true", help="1 epoch on at most 512 training images")
-    args = p.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.microbatches < 1 or not args.lr > 0:
-        p.error("--epochs, --batch-size and --microbatches must be >= 1 and --lr > 0")
-    if args.batch_size % args.microbatches:
-        p.error(f"--batch-size {args.batch_size} must be a multiple of --microbatches {args.microbatches}")
-    return args
+CONFIG = {
+    "data_dir": Param(None, "directory of MNIST IDX files (.gz or raw)"),
+    "tfds": Param(None, "a tfds image set prepared in --tfds-dir", choices=["mnist", "fashion_mnist"]),
+    "tfds_dir": Param(None, "tfds data_dir (default ~/tensorflow_datasets)"),
+    "download": Param(False, "let tfds download and prepare the set"),
+    "train_count": Param(None, "train on the first N images (of the test set, with t10k files only)", minimum=1,
+                         kind=int),
+    "max_train": Param(None, "train on at most this many of the training images", minimum=1, kind=int),
+    "model": Param("lenet5", "the network", choices=sorted(MODELS)),
+    "conv_impl": Param("auto", "auto: s2d (convolutions on 4x4 / 2x2 pixel blocks, fused with the pools) on CPU, "
+                               "XLA's convolution elsewhere", choices=["auto", *jaxdl.models.LENET5_CONV_IMPLS]),
+    "epochs": Param(15, "passes over the training images", minimum=1),
+    "batch_size": Param(128, "examples per step", minimum=1),
+    "microbatches": Param(1, "split each batch into this many micro-batches whose gradients are summed (the same "
+                             "update; on a CPU the passes run side by side on the cores)", minimum=1),
+    "lr": Param(1e-3, "Adam learning rate", minimum=0.0),
+    "seed": Param(0, "initialisation and data-order seed", minimum=0),
+}
+QUICK = {"epochs": 1, "max_train": 512}
+
+
+def check(config) -> str | None:
+    """Constraints between fields: one data source; micro-batches that divide the batch."""
+    if (config.data_dir is None) == (config.tfds is None):
+        return "give exactly one data source: --data-dir DIR (IDX files) or --tfds NAME"
+    if config.batch_size % config.microbatches:
+        return f"--batch-size {config.batch_size} must be a multiple of --microbatches {config.microbatches}"
+    return None
 
 
 def load(args) -> jaxdl.Dataset:
@@ -71,21 +69,16 @@ def load(args) -> jaxdl.Dataset:
                                   train_count=args.train_count)
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
-    print(f"output directory: {out}", flush=True)
+def run(args, out: str) -> dict:
     data = load(args)
-    if args.quick:
-        args.epochs, n = 1, min(data.num_train, 512)
+    if args.max_train is not None and args.max_train < data.num_train:
+        n = args.max_train
         data = jaxdl.Dataset(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test,
                              num_classes=data.num_classes, name=data.name, info=data.info)
     print(f"data: {data.num_train} training and {data.num_test} test images of shape {data.input_shape}")
 
-    if args.conv_impl == "auto":
-        args.conv_impl = "s2d" if jax.default_backend() == "cpu" else "xla"
-    model = MODELS[args.model](data.num_classes, args.conv_impl)
+    impl = args.conv_impl if args.conv_impl != "auto" else "s2d" if jax.default_backend() == "cpu" else "xla"
+    model = MODELS[args.model](data.num_classes, impl)
     key = jax.random.key(args.seed)
     init_key, run_key = jax.random.split(key)
     state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape)
@@ -99,10 +92,10 @@ def main(argv=None) -> dict:
         key=run_key,
         num_steps=args.epochs * steps_per_epoch, batch_size=batch_size, eval_step=eval_step,
         eval_every=steps_per_epoch, workdir=out, checkpoint_every=steps_per_epoch,
-        progress=not args.no_progress, description=f"{args.model} on {data.name}",
+        progress=args.progress, description=f"{args.model} on {data.name}",
         # Banded and blocked convolutions are slicing and padding between matmuls, which XLA:CPU's
-        # older loop emitters run faster, next to small dots; see jaxdl.compile.
-        compiler_options=jaxdl.matmul_conv_options() if args.conv_impl in ("toeplitz", "s2d") else None,
+        # older loop emitters run faster, next to small dots; see jaxdl.cpu.
+        compiler_options=jaxdl.cpu.matmul_conv_options() if impl in ("toeplitz", "s2d") else None,
     )
     seconds = time.perf_counter() - start
 
@@ -121,13 +114,11 @@ def main(argv=None) -> dict:
         "param_count": jaxdl.param_count(result.state.params),
         "steps": int(result.state.step),
         "seconds": seconds,
-        "config": dict(vars(args), out=out),
+        "config": dict(vars(args), conv_impl=impl, out=out),
         "data": data.info,
         "device": jax.devices()[0].device_kind,
         "jax_version": jax.__version__,
     }
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(report, f, indent=2)
     title = f"{args.model} on {data.name}: test accuracy {100 * report['test_accuracy']:.2f}%"
     plot_confusion_matrix(cm, os.path.join(out, "confusion_matrix.png"), title=title)
     plot_examples(data.x_test[wrong], data.y_test[wrong], predictions[wrong], os.path.join(out, "misclassified.png"),
@@ -135,9 +126,8 @@ def main(argv=None) -> dict:
     plot_history(result.history, os.path.join(out, "curves.png"), title=title)
     print(f"test accuracy: {100 * report['test_accuracy']:.2f}% ({len(wrong)} of {data.num_test} wrong), "
           f"test loss {report['test_loss']:.4f}; {report['steps']} steps in {seconds:.1f} s")
-    print(f"wrote {os.path.join(out, 'metrics.json')}, confusion_matrix.png, misclassified.png, curves.png")
     return report
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__, check=check, result_file="metrics.json")

@@ -13,8 +13,6 @@ weight vectors).
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,17 +20,17 @@ import optax
 
 import jaxdl
 from jaxdl.analysis import MCCULLOCH_PITTS_BIAS, MCCULLOCH_PITTS_WEIGHTS, mcculloch_pitts_target, sign_unit, truth_table
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--out", default="runs/perceptron")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    out = output_dir(args.out)
+CONFIG = {
+    "epochs": Param(20, "passes over the 8 rows at most (stops at the first without a mistake)", minimum=1),
+}
+QUICK: dict = {}
+
+
+def run(config, out: str) -> dict:
     x = truth_table(3)
     target = mcculloch_pitts_target(x)
     given = sign_unit(MCCULLOCH_PITTS_WEIGHTS, MCCULLOCH_PITTS_BIAS, x)
@@ -48,7 +46,7 @@ def main(argv=None) -> dict:
     step = jax.jit(jaxdl.make_train_step(jaxdl.perceptron_loss, metrics={"accuracy": jaxdl.accuracy}))
     mistakes, w_history = [], []
     rng = np.random.default_rng(0)
-    for epoch in range(args.epochs):
+    for epoch in range(config.epochs):
         wrong = 0
         for i in rng.permutation(len(x)):
             state, metrics = step(state, {"x": x[i:i + 1], "y": data.y_train[i:i + 1]}, jax.random.key(epoch))
@@ -72,9 +70,8 @@ def main(argv=None) -> dict:
               "given_unit_reproduces_table": bool(np.all(given == target)),
               "mistakes_per_epoch": mistakes, "learned_weights": w.tolist(), "learned_bias": b,
               "learned_unit_separates_table": bool(np.all(learned == target)), "weights_per_epoch": w_history}
-    save_json(result, out, "perceptron.json")
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

@@ -16,8 +16,6 @@ Writes ``regularisation.png`` (train vs test accuracy) and ``regularisation.json
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -25,7 +23,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 
@@ -41,32 +39,32 @@ def dropout_expectation_ratio(model, params, x, *, num_masks: int) -> float:
     return float(jnp.sum(masked) / jnp.sum(inter["intermediates"]["Dropout_0"]["__call__"][0]))
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--l2", type=float, default=1e-3)
-    p.add_argument("--l1", type=float, default=1e-4)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--out", default="runs/regularisation")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    data = jaxdl.data.mnist1d()
-    if args.quick:
-        data, args.steps, args.seeds = jaxdl.data.mnist1d(num_samples=1000), 200, 2
-    out = output_dir(args.out)
+CONFIG = {
+    "steps": Param(6000, "Adam steps per configuration", minimum=1),
+    "seeds": Param(3, "seeds per configuration, trained as one vmapped program", minimum=1),
+    "l2": Param(1e-3, "lambda of the L2 penalty lambda * sum(w^2)", minimum=0.0),
+    "l1": Param(1e-4, "lambda of the L1 penalty lambda * sum(|w|)", minimum=0.0),
+    "dropout": Param(0.3, "dropout rate after each hidden layer", minimum=0.0),
+    "num_samples": Param(5000, "MNIST-1D examples (80% for training)", minimum=10),
+    "num_masks": Param(2000, "dropout masks averaged for the Monte Carlo estimate", minimum=1),
+}
+QUICK = {"steps": 200, "seeds": 2, "num_samples": 1000, "num_masks": 64}
+
+
+def run(config, out: str) -> dict:
+    data = jaxdl.data.mnist1d(num_samples=config.num_samples)
     variants = {
         "none": (jaxdl.MLP(features=(100, 100, 10)), None),
-        f"L2 ({args.l2:g})": (jaxdl.MLP(features=(100, 100, 10)), lambda p: args.l2 * jaxdl.l2_penalty(p)),
-        f"L1 ({args.l1:g})": (jaxdl.MLP(features=(100, 100, 10)), lambda p: args.l1 * jaxdl.l1_penalty(p)),
-        f"dropout ({args.dropout:g})": (jaxdl.MLP(features=(100, 100, 10), dropout_rate=args.dropout), None),
+        f"L2 ({config.l2:g})": (jaxdl.MLP(features=(100, 100, 10)), lambda p: config.l2 * jaxdl.l2_penalty(p)),
+        f"L1 ({config.l1:g})": (jaxdl.MLP(features=(100, 100, 10)), lambda p: config.l1 * jaxdl.l1_penalty(p)),
+        f"dropout ({config.dropout:g})": (jaxdl.MLP(features=(100, 100, 10), dropout_rate=config.dropout), None),
     }
-    result = {"steps": args.steps, "seeds": args.seeds, "variants": {}}
+    result = {"steps": config.steps, "seeds": config.seeds, "variants": {}}
     for name, (model, regularizer) in variants.items():
         run = jaxdl.train_seeds(model, optax.adam(1e-2), data, loss=jaxdl.softmax_cross_entropy,
                                 metrics={"accuracy": jaxdl.accuracy}, regularizer=regularizer,
-                                seeds=range(args.seeds), num_steps=args.steps, batch_size=100, progress=False)
-        members = [jax.tree.map(lambda a: a[i], run["state"].params) for i in range(args.seeds)]
+                                seeds=range(config.seeds), num_steps=config.steps, batch_size=100, progress=False)
+        members = [jax.tree.map(lambda a: a[i], run["state"].params) for i in range(config.seeds)]
         row = {k: run[k] for k in ("train_accuracy", "train_accuracy_std", "test_accuracy", "test_accuracy_std")}
         # Adam's steps are ~lr in size, so an L1-penalised weight jitters around zero at that scale
         # rather than sitting at exactly zero: report both thresholds.
@@ -76,7 +74,7 @@ def main(argv=None) -> dict:
         if model.dropout_rate > 0:
             params = jax.tree.map(lambda a: a[0], run["state"].params)
             row["dropout_expectation_ratio"] = dropout_expectation_ratio(model, params, data.x_test[:256],
-                                                                         num_masks=64 if args.quick else 2000)
+                                                                         num_masks=config.num_masks)
         result["variants"][name] = row
         print(f"{name:16s} train {row['train_accuracy']:.3f}  test {row['test_accuracy']:.3f} +- {row['test_accuracy_std']:.3f}"
               f"  |w| < 1e-3: {row['fraction_abs_w_below_0.001']:.1%}, < 1e-2: {row['fraction_abs_w_below_0.01']:.1%}"
@@ -88,11 +86,10 @@ def main(argv=None) -> dict:
         ax.bar(pos + offset, [result["variants"][n][f"{split}_accuracy"] for n in names], 0.4,
                yerr=[result["variants"][n][f"{split}_accuracy_std"] for n in names], label=split)
     ax.set_xticks(pos, names), ax.set_ylabel("accuracy"), ax.set_ylim(0, 1.1), ax.legend(loc="upper right", ncols=2)
-    ax.set_title(f"MNIST-1D MLP, {args.steps} steps, {args.seeds} seeds")
+    ax.set_title(f"MNIST-1D MLP, {config.steps} steps, {config.seeds} seeds")
     save_figure(fig, f"{out}/regularisation.png")
-    save_json(result, out, "regularisation.json")
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

@@ -12,27 +12,24 @@ activations and their sum, the piecewise-linear output. Writes ``shallow_net.png
 
 from __future__ import annotations
 
-import argparse
-
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
 import jaxdl
 from jaxdl.analysis import regions_along_line, shallow_units
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 THETA = np.array([[0.3, -1.0], [-1.0, 2.0], [-0.5, 0.65]])  # (bias, slope) of each hidden unit
 PHI = np.array([-0.3, 2.0, -1.0, 7.0])  # output bias, then one weight per hidden unit
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="runs/shallow_net")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    out = output_dir(args.out)
+CONFIG: dict[str, Param] = {}  # the weights are the notebook's: nothing to choose
+QUICK: dict = {}
+
+
+def run(config, out: str) -> dict:
 
     model = jaxdl.ShallowNet(hidden=3)
     params = {"hidden": {"kernel": jnp.asarray(THETA[None, :, 1], jnp.float32), "bias": jnp.asarray(THETA[:, 0], jnp.float32)},
@@ -67,9 +64,8 @@ def main(argv=None) -> dict:
     result = {"input_shape": list(x.shape), "output_shape": list(y.shape), "f(0.5)": float(y[250, 0]),
               "num_regions": regions.num_regions, "breakpoints": regions.breakpoints.tolist(),
               "param_count": jaxdl.param_count(params), "theta": THETA.tolist(), "phi": PHI.tolist()}
-    save_json(result, out, "shallow_net.json")
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

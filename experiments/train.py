@@ -13,10 +13,7 @@ the same ``--out`` resumes from them).
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
-import math
 import os
 
 import jax
@@ -24,7 +21,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from jaxdl.outputs import run_script
+from jaxdl.experiment import Param, main
 from jaxdl import data as datasets
 from jaxdl.plotting import plot_history
 
@@ -74,49 +71,31 @@ LOSSES = {
 }
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist1d")
-    p.add_argument("--model", choices=sorted(MODELS), default="mlp")
-    p.add_argument("--hidden", type=int, nargs="+", default=[100, 100], help="hidden widths (mlp), or D (shallow)")
-    p.add_argument("--activation", choices=sorted(jaxdl.ACTIVATIONS), default="relu")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden layer (mlp)")
-    p.add_argument("--init", choices=sorted(jaxdl.KERNEL_INITS), default="glorot_uniform", help="kernel init (mlp)")
-    p.add_argument("--loss", choices=sorted(LOSSES), default=None,
-                   help="default: cross_entropy for classification (perceptron for --model perceptron), mse for regression")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    p.add_argument("--lr", type=float, default=1e-2, help="learning rate")
-    p.add_argument("--l2", type=float, default=0.0, help="lambda of lambda * sum(w^2) over kernels")
-    p.add_argument("--l1", type=float, default=0.0, help="lambda of lambda * sum(|w|) over kernels")
-    p.add_argument("--steps", type=int, default=6000, help="training steps (mini-batches)")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0, help="first seed; seeds are seed, seed+1, ...")
-    p.add_argument("--seeds", type=int, default=5, help="number of seeds trained at once (vmapped)")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of generated datasets and splits")
-    p.add_argument("--standardize", action="store_true", help="standardise inputs with training statistics")
-    p.add_argument("--checkpoint-every", type=int, default=1000)
-    p.add_argument("--out", default=None, help="output directory (default runs/DATASET-MODEL-OPTIMIZER)")
-    p.add_argument("--quick", action="store_true", help="tiny run for smoke tests: 200 steps, 2 seeds")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.steps, args.seeds = min(args.steps, 200), min(args.seeds, 2)
-    if args.seeds < 1:
-        p.error("--seeds must be >= 1")
-    if args.steps < 1:
-        p.error("--steps must be >= 1")
-    for name in ("lr", "l1", "l2", "dropout"):
-        if not math.isfinite(getattr(args, name)):
-            p.error(f"--{name} must be a finite number, got {getattr(args, name)}")
-    return args
+CONFIG = {
+    "dataset": Param("mnist1d", "the data set", choices=sorted(DATASETS)),
+    "model": Param("mlp", "the model", choices=sorted(MODELS)),
+    "hidden": Param([100, 100], "hidden widths (mlp), or D (shallow)", minimum=1),
+    "activation": Param("relu", "hidden activation", choices=sorted(jaxdl.ACTIVATIONS)),
+    "dropout": Param(0.0, "dropout rate after each hidden layer (mlp)", minimum=0.0),
+    "init": Param("glorot_uniform", "kernel initialiser (mlp)", choices=sorted(jaxdl.KERNEL_INITS)),
+    "loss": Param(None, "default: cross_entropy for classification (perceptron for --model perceptron), mse for "
+                        "regression", choices=sorted(LOSSES)),
+    "optimizer": Param("adam", "the optimizer", choices=sorted(OPTIMIZERS)),
+    "lr": Param(1e-2, "learning rate", minimum=0.0),
+    "l2": Param(0.0, "lambda of lambda * sum(w^2) over kernels", minimum=0.0),
+    "l1": Param(0.0, "lambda of lambda * sum(|w|) over kernels", minimum=0.0),
+    "steps": Param(6000, "training steps (mini-batches)", minimum=1),
+    "batch_size": Param(100, "examples per step", minimum=1),
+    "seed": Param(0, "first seed; seeds are seed, seed+1, ...", minimum=0),
+    "seeds": Param(5, "number of seeds trained at once (vmapped)", minimum=1),
+    "data_seed": Param(0, "seed of generated datasets and splits", minimum=0),
+    "standardize": Param(False, "standardise inputs with training statistics"),
+    "checkpoint_every": Param(1000, "steps between checkpoints", minimum=1),
+}
+QUICK = {"steps": 200, "seeds": 2}  # a tiny run for smoke tests
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    out = os.path.abspath(args.out or os.path.join("runs", f"{args.dataset}-{args.model}-{args.optimizer}"))
-    os.makedirs(out, exist_ok=True)
-    print(f"output directory: {out}", flush=True)
-
+def run(args, out: str) -> dict:
     data = DATASETS[args.dataset](jax.random.key(args.data_seed))
     if args.standardize:
         data = data.standardized()
@@ -131,22 +110,20 @@ def main(argv=None) -> dict:
         regularizer = lambda p: args.l2 * jaxdl.l2_penalty(p) + args.l1 * jaxdl.l1_penalty(p)  # noqa: E731
 
     seeds = list(range(args.seed, args.seed + args.seeds))
-    run = jaxdl.train_seeds(
+    trained = jaxdl.train_seeds(
         model, tx, data, loss=loss, seeds=seeds, num_steps=args.steps, batch_size=args.batch_size,
         metrics=metrics, regularizer=regularizer, workdir=out, checkpoint_every=args.checkpoint_every,
-        progress=not args.no_progress, description=f"{args.dataset}/{args.model}/{args.optimizer} x{args.seeds}",
+        progress=args.progress, description=f"{args.dataset}/{args.model}/{args.optimizer} x{args.seeds}",
     )
-    history, per_seed = run.pop("history"), run["per_seed"]
-    del run["state"]
+    history, per_seed = trained.pop("history"), trained["per_seed"]
+    del trained["state"]
     report = {
-        **run,
+        **trained,
         "config": dict(vars(args), loss=loss_name, out=out),
         "dataset": repr(data),
         "device": jax.devices()[0].device_kind,
         "jax_version": jax.__version__,
     }
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(report, f, indent=2)
     title = f"{args.dataset}: {args.model} / {args.optimizer} lr={args.lr:g}, {args.seeds} seeds"
     plot_history(history, os.path.join(out, "curves.png"), title=title)
 
@@ -156,13 +133,13 @@ def main(argv=None) -> dict:
             line += f", test accuracy {100 * row['test_accuracy']:.2f}%"
         print(line)
     if data.is_classification:
-        print(f"test accuracy: {100 * run['test_accuracy']:.2f}% +- {100 * run['test_accuracy_std']:.2f}% "
+        print(f"test accuracy: {100 * trained['test_accuracy']:.2f}% +- {100 * trained['test_accuracy_std']:.2f}% "
               f"(mean +- std over {args.seeds} seeds)")
-    print(f"test loss: {run['test_loss']:.4f} +- {run['test_loss_std']:.4f}; "
+    print(f"test loss: {trained['test_loss']:.4f} +- {trained['test_loss_std']:.4f}; "
           f"training took {report['seconds']:.1f} s for {report['steps']} steps")
-    print(f"wrote {os.path.join(out, 'metrics.json')} and {os.path.join(out, 'curves.png')}")
     return report
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__, result_file="metrics.json",
+         default_out=lambda c: os.path.join("runs", f"{c.dataset}-{c.model}-{c.optimizer}"))

@@ -13,14 +13,12 @@ descent finds. Errors are measured on 10,000 points (max and root-mean-square). 
 
 from __future__ import annotations
 
-import argparse
-
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
 from jaxdl.analysis import evaluate_layers, fit_shallow, regions_along_line, relu_interpolant
-from jaxdl.outputs import output_dir, save_json, run_script
+from jaxdl.experiment import Param, main
 from jaxdl.plotting import save_figure
 
 
@@ -28,17 +26,15 @@ def target(x):
     return np.sin(2 * np.pi * x) + 0.5 * np.sin(6 * np.pi * x) * np.exp(-x)
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--max-width", type=int, default=1024)
-    p.add_argument("--steps", type=int, default=5000)
-    p.add_argument("--out", default="runs/universal_approximation")
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.max_width, args.steps = 8, 200
-    out = output_dir(args.out)
-    widths = [2 ** i for i in range(int(np.log2(args.max_width)) + 1)]
+CONFIG = {
+    "max_width": Param(1024, "widest shallow net (widths double from 1)", minimum=1),
+    "steps": Param(5000, "Adam steps per trained net", minimum=1),
+}
+QUICK = {"max_width": 8, "steps": 200}
+
+
+def run(config, out: str) -> dict:
+    widths = [2 ** i for i in range(int(np.log2(config.max_width)) + 1)]
     x_train = np.linspace(0, 1, 512, dtype=np.float32)[:, None]
     x_eval = np.linspace(0, 1, 10_000)[:, None]
     f_eval = target(x_eval[:, 0])
@@ -48,8 +44,8 @@ def main(argv=None) -> dict:
         built = relu_interpolant(knots, target(knots))
         built_err = evaluate_layers(built, x_eval)[:, 0] - f_eval
         # A decaying step lets the wide nets settle (a constant 1e-2 leaves them oscillating).
-        params, predict = fit_shallow(width, x_train, target(x_train), steps=args.steps,
-                                      learning_rate=optax.cosine_decay_schedule(1e-2, args.steps))
+        params, predict = fit_shallow(width, x_train, target(x_train), steps=config.steps,
+                                      learning_rate=optax.cosine_decay_schedule(1e-2, config.steps))
         trained_err = np.asarray(predict(x_eval.astype(np.float32)), np.float64)[:, 0] - f_eval
         rows.append({"width": width, "constructed_max_error": float(np.abs(built_err).max()),
                      "constructed_rms_error": float(np.sqrt(np.mean(built_err ** 2))),
@@ -72,10 +68,9 @@ def main(argv=None) -> dict:
         ax_fit.plot(x_eval, fits[width], lw=1, label=f"trained, D = {width}")
     ax_fit.legend(fontsize=8), ax_fit.set_xlabel("x")
     save_figure(fig, f"{out}/universal_approximation.png")
-    result = {"target": "sin(2 pi x) + 0.5 sin(6 pi x) exp(-x) on [0, 1]", "steps": args.steps, "rows": rows}
-    save_json(result, out, "universal_approximation.json")
+    result = {"target": "sin(2 pi x) + 0.5 sin(6 pi x) exp(-x) on [0, 1]", "steps": config.steps, "rows": rows}
     return result
 
 
 if __name__ == "__main__":
-    run_script(main)
+    main(run, CONFIG, quick=QUICK, doc=__doc__)

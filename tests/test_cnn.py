@@ -169,7 +169,7 @@ def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, paddi
     x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
     ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), ((padding, padding),) * 2,  # noqa: E731
                                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    fast = lambda x, k: jaxdl.toeplitz_conv2d(x, k, padding, tile=tile)  # noqa: E731
+    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d(x, k, padding, tile=tile)  # noqa: E731
     _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
 
 
@@ -182,7 +182,7 @@ def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, 
     x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
     ref = lambda x, k: jaxdl.pool2d(jax.lax.conv_general_dilated(  # noqa: E731
         x, k, (1, 1), ((padding, padding),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")), "max", 2)
-    fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, padding, tile=tile)  # noqa: E731
+    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d_maxpool(x, k, padding, tile=tile)  # noqa: E731
     _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
 
 
@@ -198,31 +198,31 @@ def test_toeplitz_conv_maxpool_shares_the_gradient_at_ties(tile, key):
         y = jax.lax.conv_general_dilated(x, k, (1, 1), ((1, 1),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC"))
         return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
 
-    fast = lambda x, k: jaxdl.toeplitz_conv2d_maxpool(x, k, 1, tile=tile)  # noqa: E731
+    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d_maxpool(x, k, 1, tile=tile)  # noqa: E731
     g = jax.random.normal(kg, (2, 4, 4, 4))
     for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
                     jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
     # the window max itself: four equal members get a quarter each, two of four a half
     y = jnp.ones((3, 2, 2, 5)).at[1, 0, 0].set(0.0).at[1, 1, 1].set(0.0)
-    gy = jax.grad(lambda y: jnp.sum(jaxdl.models.conv._window_max(y)))(y)
+    gy = jax.grad(lambda y: jnp.sum(jaxdl.cpu._conv._window_max(y)))(y)
     np.testing.assert_allclose(gy[0], np.full((2, 2, 5), 0.25))
     np.testing.assert_allclose(gy[1], np.array([[0.0, 0.5], [0.5, 0.0]])[:, :, None] * np.ones(5))
 
 
 def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
     with pytest.raises(ValueError, match="output size 27 .* is odd"):
-        jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
+        jaxdl.cpu.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
     with pytest.raises(ValueError, match=r"square kernel \[F, F, C, O\]"):
-        jaxdl.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 2)), jnp.zeros((5, 5, 1, 3)))
+        jaxdl.cpu.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 2)), jnp.zeros((5, 5, 1, 3)))
 
 
 def test_toeplitz_tiles_must_fit_the_output_width():
     x, kernel = jnp.zeros((1, 28, 28, 1)), jnp.zeros((5, 5, 1, 6))
     with pytest.raises(ValueError, match="tile=3 must divide the convolution's output width 28"):
-        jaxdl.toeplitz_conv2d(x, kernel, 2, tile=3)
+        jaxdl.cpu.toeplitz_conv2d(x, kernel, 2, tile=3)
     with pytest.raises(ValueError, match="tile=7 must be even"):
-        jaxdl.toeplitz_conv2d_maxpool(x, kernel, 2, tile=7)
+        jaxdl.cpu.toeplitz_conv2d_maxpool(x, kernel, 2, tile=7)
     with pytest.raises(ValueError, match="tile=4 applies to impl='toeplitz' only"):
         jaxdl.Conv2D(6, 5, padding=2, tile=4).init(jax.random.key(0), x)
 
@@ -267,18 +267,18 @@ def test_lenet5_conv_impls_share_parameters_and_function(tiles, key):
 
 def test_space_to_depth_layout_and_inverse():
     x = jnp.arange(2 * 4 * 6 * 3, dtype=jnp.float32).reshape(2, 4, 6, 3)
-    blocked = jaxdl.space_to_depth(x, 2)
+    blocked = jaxdl.cpu.space_to_depth(x, 2)
     assert blocked.shape == (2, 2, 3, 12)
     # pixel (1, 2) of the image is block (0, 1), in-block (row 1, column 0): channels 6..8
     np.testing.assert_array_equal(blocked[0, 0, 1, 6:9], x[0, 1, 2])
     np.testing.assert_array_equal(blocked[1, 1, 2], x[1, 2:4, 4:6].reshape(-1))
-    np.testing.assert_array_equal(jaxdl.depth_to_space(blocked, 2), x)
+    np.testing.assert_array_equal(jaxdl.cpu.depth_to_space(blocked, 2), x)
     with pytest.raises(ValueError, match="block 4 must divide the image size 4x6"):
-        jaxdl.space_to_depth(x, 4)
+        jaxdl.cpu.space_to_depth(x, 4)
     with pytest.raises(ValueError, match="not a multiple of block"):
-        jaxdl.depth_to_space(x, 2)
+        jaxdl.cpu.depth_to_space(x, 2)
     with pytest.raises(ValueError, match="block must be an int >= 1"):
-        jaxdl.space_to_depth(x, 0)
+        jaxdl.cpu.space_to_depth(x, 0)
 
 
 def _conv_pool_ref(x, k, pool="max"):
@@ -297,12 +297,12 @@ def test_s2d_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_sha
     s = block
 
     def fast(x, k):
-        return jaxdl.depth_to_space(jaxdl.s2d_conv2d_maxpool(jaxdl.space_to_depth(x, s), k, s), s // 2)
+        return jaxdl.cpu.depth_to_space(jaxdl.cpu.s2d_conv2d_maxpool(jaxdl.cpu.space_to_depth(x, s), k, s), s // 2)
 
     _assert_same_function_and_gradients(fast, _conv_pool_ref, x, kernel, kg)
-    windows = jaxdl.s2d_conv2d_windows(jaxdl.space_to_depth(x, s), kernel, s)
+    windows = jaxdl.cpu.s2d_conv2d_windows(jaxdl.cpu.space_to_depth(x, s), kernel, s)
     assert windows.shape[3:5] == (2, 2)
-    np.testing.assert_allclose(jaxdl.depth_to_space(windows.mean(axis=(3, 4)), s // 2),
+    np.testing.assert_allclose(jaxdl.cpu.depth_to_space(windows.mean(axis=(3, 4)), s // 2),
                                _conv_pool_ref(x, kernel, "avg"), rtol=1e-4, atol=1e-4)
 
 
@@ -317,7 +317,7 @@ def test_s2d_conv_maxpool_shares_the_gradient_at_ties(key):
         y = jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
         return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
 
-    fast = lambda x, k: jaxdl.depth_to_space(jaxdl.s2d_conv2d_maxpool(jaxdl.space_to_depth(x, 2), k, 2), 1)  # noqa: E731
+    fast = lambda x, k: jaxdl.cpu.depth_to_space(jaxdl.cpu.s2d_conv2d_maxpool(jaxdl.cpu.space_to_depth(x, 2), k, 2), 1)  # noqa: E731
     g = jax.random.normal(kg, (2, 4, 4, 4))
     for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
                     jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
@@ -335,7 +335,7 @@ def test_s2d_conv_maxpool_shares_the_gradient_at_ties(key):
 ])
 def test_s2d_conv_rejects_what_does_not_block(xb_shape, k_shape, block, message):
     with pytest.raises(ValueError, match=message):
-        jaxdl.s2d_conv2d_maxpool(jnp.zeros(xb_shape), jnp.zeros(k_shape), block)
+        jaxdl.cpu.s2d_conv2d_maxpool(jnp.zeros(xb_shape), jnp.zeros(k_shape), block)
 
 
 @pytest.mark.parametrize("activation,pooling", [("relu", "max"), ("tanh", "avg"), ("sigmoid", "max"),

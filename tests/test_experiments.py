@@ -1,22 +1,40 @@
-"""End-to-end smoke runs of every experiment and benchmark script in --quick mode."""
+"""End-to-end smoke runs of every experiment and benchmark script in --quick mode.
 
+Scripts run in this process (``runpy``, as ``__main__`` with their command line), which spares
+an interpreter and a JAX start per script; the exit codes of a failing run and a script that
+starts processes of its own are checked in fresh processes.
+"""
+
+import contextlib
+import io
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
+from unittest import mock
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(script, *args, timeout=600):
+def _run(script, *args):
+    """Run ``script`` as ``python script args...`` would, in this process; returns its stdout."""
+    stdout, path = io.StringIO(), os.path.join(ROOT, script)
+    # As `python script` does: the script's folder first on the path (benchmarks import common.py).
+    with mock.patch.object(sys, "argv", [path, *map(str, args)]), \
+            mock.patch.object(sys, "path", [os.path.dirname(path), *sys.path]), contextlib.redirect_stdout(stdout):
+        runpy.run_path(path, run_name="__main__")
+    return stdout.getvalue()
+
+
+def _run_process(script, *args, timeout=600):
+    """Run ``script`` in a fresh Python process; returns the completed process."""
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=timeout)
-    assert out.returncode == 0, f"{script} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}"
-    return out.stdout
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_train_quick_mnist1d(tmp_path):
@@ -55,24 +73,33 @@ def test_train_resumes_a_finished_run(tmp_path):
 
 
 @pytest.mark.parametrize("flag,value", [("--lr", "nan"), ("--l2", "inf"), ("--dropout", "nan")])
-def test_train_rejects_non_finite_settings_before_training(tmp_path, flag, value):
+def test_train_rejects_non_finite_settings_before_training(tmp_path, capsys, flag, value):
     # A NaN learning rate used to train and then report "training diverged ... lower the
     # learning rate".
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "experiments", "train.py"))
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
     with pytest.raises(SystemExit) as exit_:
-        train_script.parse_args(["--quick", "--out", str(tmp_path), flag, value])
+        _run("experiments/train.py", "--quick", "--out", tmp_path, flag, value)
     assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"error: {flag} must be a finite number, got {float(value)}\n"
+    assert not list(tmp_path.iterdir())  # nothing started
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "0"], "error: --batch-size must be >= 1, got 0"),
+    (["--steps", "-3"], "error: --steps must be >= 1, got -3"),
+    (["--optimizer", "adamw"], "error: --optimizer must be one of adagrad, adam, momentum, nesterov, rmsprop, sgd; got 'adamw'"),
+    (["--lr", "fast"], "error: argument --lr: invalid float value: 'fast'"),
+], ids=["batch-size-0", "steps-negative", "unknown-optimizer", "lr-not-a-number"])
+def test_a_bad_argument_is_one_line_naming_it(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        _run("experiments/train.py", "--quick", "--out", tmp_path, *args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_diverging_run_exits_non_zero_and_keeps_its_checkpoint(tmp_path):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments/train.py"), "--quick", "--no-progress",
-                          "--out", str(tmp_path), "--dataset", "moons", "--optimizer", "sgd", "--lr", "30",
-                          "--checkpoint-every", "5"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = _run_process("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, "--dataset", "moons",
+                       "--optimizer", "sgd", "--lr", "30", "--checkpoint-every", "5")
     assert out.returncode == 3, out.stderr[-3000:]
     assert "Traceback" not in out.stderr
     match = re.search(r"error: training diverged: (\S+) .*became NaN or inf at step (\d+) .*last good checkpoint "
@@ -98,7 +125,8 @@ def test_train_step_benchmark_quick(tmp_path):
     result = json.loads((tmp_path / "train_step.json").read_text())
     assert result["steps_per_second"] > 0 and 0 < result["fraction_of_matmul"]
     assert abs(result["step_matmul_gflop"] - 1.177) < 0.001
-    assert "ratio train step / matmul" in stdout
+    assert "ratio train step / matmul" in stdout and "ratio jaxdl / bare" in stdout
+    assert result["jaxdl_over_bare"] == result["jaxdl_steps_per_second"] / result["bare_steps_per_second"] > 0
 
 
 def test_test_functions_benchmark_quick(tmp_path):
@@ -119,7 +147,10 @@ def test_mnist1d_table_quick(tmp_path):
 
 
 def test_sweep_speed_benchmark_quick(tmp_path):
-    stdout = _run("benchmarks/sweep_speed.py", "--quick", "--out", tmp_path)
+    # A fresh process: the script sets XLA_FLAGS (fake CPU devices) before JAX starts.
+    out = _run_process("benchmarks/sweep_speed.py", "--quick", "--out", tmp_path)
+    assert out.returncode == 0, out.stderr[-4000:]
+    stdout = out.stdout
     result = json.loads((tmp_path / "sweep_speed.json").read_text())
     assert result["jaxdl_warm"] > 0 and result["sequential_jax_warm"] > 0
     assert len(result["final_loss"]) == 2
@@ -180,29 +211,27 @@ def test_mnist_cnn_quick_on_idx_files(tmp_path):
 
 
 def test_mnist_cnn_quick_on_tfds_mock_data(tmp_path, monkeypatch):
-    import importlib.util
-
     tfds = pytest.importorskip("tensorflow_datasets")
-    spec = importlib.util.spec_from_file_location("mnist_cnn", os.path.join(ROOT, "experiments", "mnist_cnn.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     with tfds.testing.mock_data(num_examples=40):
-        report = module.main(["--tfds", "fashion_mnist", "--quick", "--no-progress", "--batch-size", "8",
-                              "--microbatches", "2", "--out", str(tmp_path)])
+        _run("experiments/mnist_cnn.py", "--tfds", "fashion_mnist", "--quick", "--no-progress", "--batch-size", "8",
+             "--microbatches", "2", "--out", tmp_path)
+    report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["num_train"] == 40 and report["num_test"] == 40 and report["steps"] == 5
     assert report["config"]["microbatches"] == 2
     assert (tmp_path / "confusion_matrix.png").exists()
 
 
-def test_mnist_cnn_needs_a_data_source(tmp_path):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "mnist_cnn.py"), "--out", str(tmp_path)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "--data-dir" in out.stderr
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "mnist_cnn.py"), "--data-dir", ".",
-                          "--batch-size", "10", "--microbatches", "4"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 2 and "--batch-size 10 must be a multiple of --microbatches 4" in out.stderr
+def test_mnist_cnn_needs_a_data_source(tmp_path, capsys):
+    for args, message in (([], "give exactly one data source: --data-dir DIR (IDX files) or --tfds NAME"),
+                          (["--data-dir", ".", "--tfds", "mnist"], "give exactly one data source"),
+                          (["--data-dir", ".", "--batch-size", "10", "--microbatches", "4"],
+                           "--batch-size 10 must be a multiple of --microbatches 4")):
+        with pytest.raises(SystemExit) as exit_:
+            _run("experiments/mnist_cnn.py", "--out", tmp_path / "never", *args)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1
+    assert not (tmp_path / "never").exists()
 
 
 def test_conv_step_benchmark_quick(tmp_path):
@@ -224,7 +253,7 @@ THEORY_EXPERIMENTS = [
     ("deep_net_regions", "deep_net_regions.json", ["folding.png", "regions_vs_depth.png", "regions_2d.png"],
      lambda r: r["folding_regions"]["composed"] == 12 and r["zigzag_regions"] == [4, 16, 64]
      and all(m <= u for m, u in zip(r["random_regions_mean"], r["upper_bound"]))),
-    ("binary_cross_entropy", "bce_1d.json", ["bce_1d.png"],
+    ("binary_cross_entropy", "binary_cross_entropy.json", ["bce_1d.png"],
      lambda r: all(m["test_loss"] > r["bayes_test_loss"] - 0.05 for m in r["models"].values())),
     ("minibatch_sgd", "minibatch_sgd.json", ["minibatch_sgd.png"],
      lambda r: [v["steps"] for v in r["runs"].values()] == [2, 16]),
@@ -232,7 +261,7 @@ THEORY_EXPERIMENTS = [
      lambda r: [row["width"] for row in r["rows"]] == [1, 2, 4, 8]
      and r["rows"][-1]["constructed_max_error"] < r["rows"][1]["constructed_max_error"]),
     ("decision_boundaries", "decision_boundaries.json", ["decision_boundaries.png"],
-     lambda r: len(r) == 9 and r["xor / linear"]["linear_regions_on_grid"] == 1),
+     lambda r: len(r) == 10 and "config" in r and r["xor / linear"]["linear_regions_on_grid"] == 1),
     ("perceptron", "perceptron.json", ["perceptron.png"],
      lambda r: r["given_unit_reproduces_table"] and r["learned_unit_separates_table"] and r["mistakes_per_epoch"][-1] == 0),
     ("regularisation", "regularisation.json", ["regularisation.png"],

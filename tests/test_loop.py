@@ -206,7 +206,7 @@ def test_diverged_state_is_never_checkpointed(tmp_path, key):
 def test_fit_compiles_its_step_once_and_reuses_it(tmp_path, key):
     """Evaluations reset the on-device loss sum and a resumed call starts a new loop: neither
     may change the step's jit cache key (a committed vs uncommitted input is a new key)."""
-    from jaxdl.loop import _compiled
+    from jaxdl._fit import compiled_steps
 
     data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
     step, eval_step = jaxdl.make_train_step(CE), jaxdl.make_eval_step(CE)
@@ -215,28 +215,28 @@ def test_fit_compiles_its_step_once_and_reuses_it(tmp_path, key):
         state = jaxdl.create_train_state(model, tx, key=key, input_shape=data.input_shape)
         jaxdl.fit(state, data, step, key=key, num_steps=num_steps, batch_size=10,
                   eval_step=eval_step, eval_every=2, workdir=tmp_path, progress=False)
-    train_fn, eval_fn, _ = _compiled(step, eval_step, 10, 40, 40, False, None, False, ())  # as fit calls it
+    train_fn, eval_fn = compiled_steps(step, eval_step, 10, False, None, False, ())  # as fit calls it
     assert train_fn._cache_size() == 1
     assert eval_fn._cache_size() == 1
 
 
 def test_fit_passes_compiler_options_to_its_steps(key):
-    from jaxdl.loop import _compiled
+    from jaxdl._fit import compiled_steps
 
     data = jaxdl.data.blobs(key=key, num_train=40, num_test=10)
     step, eval_step = jaxdl.make_train_step(CE), jaxdl.make_eval_step(CE)
     runs = {}
-    for name, options in (("default", None), ("legacy", jaxdl.legacy_emitters())):
+    for name, options in (("default", None), ("legacy", jaxdl.cpu.legacy_emitters())):
         state = _classifier(key, data)
         runs[name] = jaxdl.fit(state, data, step, key=key, num_steps=8, batch_size=10, eval_step=eval_step,
                                eval_every=4, progress=False, compiler_options=options)
     for a, b in zip(jax.tree.leaves(runs["default"].state.params), jax.tree.leaves(runs["legacy"].state.params)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     # The options are part of the cached programs' key: the two runs compiled separately.
-    options = tuple(sorted((jaxdl.legacy_emitters() or {}).items()))
+    options = tuple(sorted((jaxdl.cpu.legacy_emitters() or {}).items()))
     if options:
-        legacy_fn = _compiled(step, eval_step, 10, 40, 40, False, None, False, options)[0]
-        default_fn = _compiled(step, eval_step, 10, 40, 40, False, None, False, ())[0]
+        legacy_fn = compiled_steps(step, eval_step, 10, False, None, False, options)[0]
+        default_fn = compiled_steps(step, eval_step, 10, False, None, False, ())[0]
         assert legacy_fn is not default_fn and legacy_fn._cache_size() == 1 and default_fn._cache_size() == 1
     with pytest.raises(Exception, match="xla_cpu_no_such_option"):
         jaxdl.fit(_classifier(key, data), data, step, key=key, num_steps=2, batch_size=10, progress=False,

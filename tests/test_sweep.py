@@ -235,7 +235,7 @@ def test_sweep_passes_compiler_options(key):
     kw = dict(hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1], num_steps=8)
     make = lambda options: sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=CE, batch_size=10,  # noqa: E731
                                        eval_every=4, compiler_options=options)
-    default, legacy = make(None).run(data, **kw), make(jaxdl.legacy_emitters()).run(data, **kw)
+    default, legacy = make(None).run(data, **kw), make(jaxdl.cpu.legacy_emitters()).run(data, **kw)
     np.testing.assert_allclose(default.train_loss, legacy.train_loss, rtol=1e-5, atol=1e-6)
     with pytest.raises(Exception, match="xla_cpu_no_such_option"):
         make({"xla_cpu_no_such_option": True}).run(data, **kw)

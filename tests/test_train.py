@@ -310,7 +310,7 @@ def test_create_train_states_matches_one_at_a_time(model, key):
 
 
 def test_create_train_state_initialises_as_one_cached_program(key):
-    from jaxdl.train import _initialiser
+    from jaxdl._state import _initialiser
 
     model, shape = jaxdl.LeNet5(), (28, 28, 1)
     state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=shape)
@@ -337,14 +337,14 @@ def test_create_train_state_initialises_as_one_cached_program(key):
 
 def test_jit_once_gives_the_same_integers(key):
     perm = lambda k: jax.random.permutation(k, 1000)  # noqa: E731
-    np.testing.assert_array_equal(jaxdl.jit_once(perm)(key), jax.jit(perm)(key))
+    np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))
 
 
 @pytest.mark.parametrize(("options_fn", "impl"), [("legacy_emitters", "toeplitz"), ("matmul_conv_options", "s2d")])
 def test_compile_options_give_the_same_step(key, options_fn, impl):
     # The older XLA:CPU loop emitters and XLA's own dots change how kernels are generated, not
     # what they compute.
-    options = getattr(jaxdl, options_fn)()
+    options = getattr(jaxdl.cpu, options_fn)()
     expected = {"xla_cpu_use_fusion_emitters": False}
     if options_fn == "matmul_conv_options":
         expected["xla_cpu_experimental_ynn_fusion_type"] = "LIBRARY_FUSION_TYPE_REDUCE"
@@ -367,41 +367,41 @@ def test_compile_options_give_the_same_step(key, options_fn, impl):
 
 
 def test_matmul_conv_options_fall_back_when_an_option_is_gone(monkeypatch):
-    from jaxdl import compile as compile_module
+    from jaxdl.cpu import _compile as compile_module
     if jax.default_backend() != "cpu":
-        assert jaxdl.matmul_conv_options() is None
+        assert jaxdl.cpu.matmul_conv_options() is None
         return
     monkeypatch.setattr(compile_module, "_XLA_DOTS", {"xla_cpu_no_such_option": "x"})
     compile_module._supported.cache_clear()
     try:
-        assert jaxdl.matmul_conv_options() == jaxdl.legacy_emitters() == {"xla_cpu_use_fusion_emitters": False}
+        assert jaxdl.cpu.matmul_conv_options() == jaxdl.cpu.legacy_emitters() == {"xla_cpu_use_fusion_emitters": False}
         monkeypatch.setattr(compile_module, "_LEGACY", {"xla_cpu_no_such_option": False})
         compile_module._supported.cache_clear()
-        assert jaxdl.matmul_conv_options() is None
+        assert jaxdl.cpu.matmul_conv_options() is None
     finally:
         compile_module._supported.cache_clear()
 
 
 def test_legacy_emitters_fall_back_when_the_option_is_gone(monkeypatch):
-    from jaxdl import compile as compile_module
+    from jaxdl.cpu import _compile as compile_module
     monkeypatch.setattr(compile_module, "_LEGACY", {"xla_cpu_no_such_option": False})
     compile_module._supported.cache_clear()
     try:
-        assert jaxdl.legacy_emitters() is None  # a jaxlib without the option: compile as usual
-        assert int(jaxdl.jit_once(lambda x: x + 1)(np.int32(1))) == 2
+        assert jaxdl.cpu.legacy_emitters() is None  # a jaxlib without the option: compile as usual
+        assert int(jaxdl.cpu.jit_once(lambda x: x + 1)(np.int32(1))) == 2
     finally:
         compile_module._supported.cache_clear()
 
 
 def test_jit_once_falls_back_when_an_option_is_gone(monkeypatch, key):
-    from jaxdl import compile as compile_module
+    from jaxdl.cpu import _compile as compile_module
     if jax.default_backend() == "cpu":  # this jaxlib has them all: jit_once uses them
         assert compile_module._options_supported("cpu", compile_module._ONCE)
     monkeypatch.setattr(compile_module, "_ONCE", {**compile_module._ONCE, "xla_cpu_no_such_option": 1})
     compile_module._supported.cache_clear()
     try:
         perm = lambda k: jax.random.permutation(k, 100)  # noqa: E731
-        np.testing.assert_array_equal(jaxdl.jit_once(perm)(key), jax.jit(perm)(key))
+        np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))
     finally:
         compile_module._supported.cache_clear()
 

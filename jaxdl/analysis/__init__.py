@@ -1,7 +1,7 @@
 """Analysis tools: the lectures' theory as functions (parameter counts, linear regions,
 backpropagation by hand, the maximum-likelihood table) and optimisation test functions."""
 
-from jaxdl.analysis.backprop import (
+from jaxdl.analysis._backprop import (
     Box,
     GradCheck,
     backward,
@@ -17,10 +17,10 @@ from jaxdl.analysis.backprop import (
     softmax_cross_entropy_box,
     tanh_box,
 )
-from jaxdl.analysis.approximation import fit_shallow, relu_interpolant
-from jaxdl.analysis.likelihood import RECIPES, Recipe
-from jaxdl.analysis.param_counts import deep_param_count, mlp_param_count, shallow_param_count
-from jaxdl.analysis.regions import (
+from jaxdl.analysis._approximation import fit_shallow, relu_interpolant
+from jaxdl.analysis._likelihood import RECIPES, Recipe
+from jaxdl.analysis._param_counts import deep_param_count, mlp_param_count, shallow_param_count
+from jaxdl.analysis._regions import (
     GridRegions,
     LineRegions,
     activation_patterns,
@@ -37,16 +37,16 @@ from jaxdl.analysis.regions import (
     evaluate_layers,
     shallow_units,
 )
-from jaxdl.analysis.perceptron import (
+from jaxdl.analysis._perceptron import (
     MCCULLOCH_PITTS_BIAS,
     MCCULLOCH_PITTS_WEIGHTS,
     mcculloch_pitts_target,
     sign_unit,
     truth_table,
 )
-from jaxdl.analysis.sgd_noise import descend, double_well_offsets, tilted_double_well
-from jaxdl.analysis.signal import distinct_units, signal_propagation
-from jaxdl.analysis.test_functions import TEST_FUNCTIONS, TestFunction, beale, iterates, rastrigin, rosenbrock, trajectory
+from jaxdl.analysis._sgd_noise import descend, double_well_offsets, tilted_double_well
+from jaxdl.analysis._signal import distinct_units, signal_propagation
+from jaxdl.analysis._test_functions import TEST_FUNCTIONS, TestFunction, beale, iterates, rastrigin, rosenbrock, trajectory
 
 __all__ = [
     "Box", "GradCheck", "backward", "check_gradients", "dropout_box", "dropout_mask", "forward", "linear_box",
