@@ -25,8 +25,14 @@ step 200 main-job python3 experiments/train.py --no-progress --out "$RUNS/train"
 step 150 mnist-cnn python3 experiments/mnist_cnn.py --data-dir .gpu_data/mnist-t10k --train-count 8000 --no-progress \
     --out "$RUNS/mnist_cnn"
 step 100 train-step python3 benchmarks/train_step.py --out "$RUNS/bench"
-step 150 conv-step python3 benchmarks/conv_step.py --no-torch --out "$RUNS/bench"
+step 150 conv-step python3 benchmarks/conv_step.py --no-torch --resnet-steps 50 --resnet-rounds 5 --out "$RUNS/bench"
+# The lectures' experiments at their full configurations, as time allows.
+for name in regularisation initialisation minibatch_sgd binary_cross_entropy decision_boundaries gd_vs_sgd \
+            universal_approximation deep_net_regions; do
+  step 90 "$name" python3 "experiments/$name.py" --no-progress --out "$RUNS/$name"
+done
 cp "$RUNS/train/metrics.json" "$OUT/train_metrics.json" 2>/dev/null
 cp "$RUNS/mnist_cnn/metrics.json" "$OUT/mnist_cnn_metrics.json" 2>/dev/null
 cp "$RUNS/bench/train_step.json" "$RUNS/bench/conv_step.json" "$OUT/" 2>/dev/null
+(cd "$RUNS" && find . -name '*.json' -o -name '*.png' | tar czf "$OUT/runs.tar.gz" -T -)
 tail -n 3 "$log"
