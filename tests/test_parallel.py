@@ -17,7 +17,7 @@ PATHS = ["jit_mesh", "shard_map_check_vma_True", "shard_map_check_vma_False", "p
 def results(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("data_parallel")
     out = workdir / "results.json"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = dict(os.environ)  # the tests' compile flags (conftest.py); the job adds its fake devices
     proc = subprocess.run([sys.executable, os.path.join(HERE, "data_parallel_job.py"), str(out), str(workdir)],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -72,7 +72,7 @@ def test_two_processes_train_like_one(tmp_path):
     """jax.distributed over 127.0.0.1: two processes, one CPU device each, each feeding half
     of every global batch (make_array_from_process_local_data) = one process, full batch."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = dict(os.environ)  # the tests' compile flags (conftest.py), no fake devices
     outs = [tmp_path / f"process{i}.json" for i in range(2)]
     procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "multihost_job.py"), str(i), "2", str(port), str(out)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -8,6 +8,7 @@ import optax
 import pytest
 
 import jaxdl
+from conftest import FUSION_EMITTERS
 from jaxdl import sweep
 
 CE = jaxdl.softmax_cross_entropy
@@ -235,7 +236,8 @@ def test_sweep_passes_compiler_options(key):
     kw = dict(hyperparams={"learning_rate": [1e-2, 1e-1]}, seeds=[0, 1], num_steps=8)
     make = lambda options: sweep.Sweep(jaxdl.MLP(features=(8, 3)), optax.adam, loss=CE, batch_size=10,  # noqa: E731
                                        eval_every=4, compiler_options=options)
-    default, legacy = make(None).run(data, **kw), make(jaxdl.cpu.legacy_emitters()).run(data, **kw)
+    # the fusion emitters named explicitly: the tests' own XLA_FLAGS select the legacy ones (conftest.py)
+    default, legacy = make(FUSION_EMITTERS).run(data, **kw), make(jaxdl.cpu.legacy_emitters()).run(data, **kw)
     np.testing.assert_allclose(default.train_loss, legacy.train_loss, rtol=1e-5, atol=1e-6)
     with pytest.raises(Exception, match="xla_cpu_no_such_option"):
         make({"xla_cpu_no_such_option": True}).run(data, **kw)
@@ -260,7 +262,8 @@ def test_members_sharded_over_two_devices_give_the_same_result():
     import subprocess
     import sys
 
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=f"{os.environ['XLA_FLAGS']} --xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
     out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

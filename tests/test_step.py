@@ -1,4 +1,5 @@
-"""The pure train step: learning, compilation, determinism, vmap stacks and named device axes."""
+"""The pure train step (jaxdl/_step.py): learning, compilation, determinism, vmap stacks, named device
+axes, micro-batches and penalties."""
 
 import json
 import os
@@ -16,6 +17,8 @@ import pytest
 import jaxdl
 
 CE = jaxdl.softmax_cross_entropy
+
+
 ACC = {"accuracy": jaxdl.accuracy}
 
 
@@ -149,13 +152,13 @@ PMAP_CHECK = textwrap.dedent("""
 
 
 def test_pmap_on_two_cpu_devices_equals_full_batch():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=f"{os.environ['XLA_FLAGS']} --xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
     out = subprocess.run([sys.executable, "-c", PMAP_CHECK], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["devices"] == 2
     assert result["max_diff"] <= 1e-6
-
 
 
 MICROBATCH_MODELS = {
@@ -278,174 +281,3 @@ def test_eval_step_mask_ignores_padding(key):
     head = eval_step(state, jax.tree.map(lambda a: a[:3], batch))
     np.testing.assert_allclose(masked["eval_loss"], head["eval_loss"], rtol=1e-6)
     np.testing.assert_allclose(masked["eval_accuracy"], head["eval_accuracy"], rtol=1e-6)
-
-
-def test_set_hyperparams_needs_inject_hyperparams(key):
-    with pytest.raises(ValueError, match="inject_hyperparams"):
-        jaxdl.create_train_state(jaxdl.MLP(features=(3,)), optax.adam(1e-3), key=key, input_shape=(2,), learning_rate=0.1)
-
-
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), np.float32(-np.inf)])
-def test_set_hyperparams_refuses_non_finite_values(value, key):
-    tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
-    state = jaxdl.create_train_state(jaxdl.MLP(features=(3,)), tx, key=key, input_shape=(2,))
-    with pytest.raises(ValueError, match="'learning_rate' must be finite"):
-        jaxdl.set_hyperparams(state.opt_state, learning_rate=value)
-    # Under vmap the value is a tracer: not checked, and a finite one goes through.
-    stacked = jax.vmap(lambda lr: jaxdl.set_hyperparams(state.opt_state, learning_rate=lr))(jnp.array([0.1, 0.2]))
-    np.testing.assert_allclose(stacked.hyperparams["learning_rate"], [0.1, 0.2])
-
-
-@pytest.mark.parametrize("model", [jaxdl.MLP(features=(8, 3)), jaxdl.CNN1D(), jaxdl.BiGRU()], ids=lambda m: type(m).__name__)
-def test_create_train_states_matches_one_at_a_time(model, key):
-    # jit_once compiles the initialiser without LLVM optimisation: the same random bits, and
-    # floats within the last bit of a default-level (eager) initialisation.
-    tx = optax.adam(1e-3)
-    keys = jax.random.split(key, 2)
-    stacked = jaxdl.create_train_states(model, tx, keys=keys, input_shape=(40,))
-    for i in range(2):
-        one = jaxdl.create_train_state(model, tx, key=keys[i], input_shape=(40,))
-        for a, b in zip(jax.tree.leaves(stacked.params), jax.tree.leaves(one.params)):
-            np.testing.assert_allclose(a[i], b, rtol=1e-6, atol=1e-7)
-
-
-def test_create_train_state_initialises_as_one_cached_program(key):
-    from jaxdl._state import _initialiser
-
-    model, shape = jaxdl.LeNet5(), (28, 28, 1)
-    state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=shape)
-    # the same numbers as flax's op-by-op init with the same keys (jit_once: floats within the last bit)
-    param_key, dropout_key = jax.random.split(key)
-    eager = model.init({"params": param_key, "dropout": dropout_key}, jnp.zeros((1, *shape)), train=False)["params"]
-    assert jax.tree.structure(eager) == jax.tree.structure(state.params)
-    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(eager)):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    # an equal module (a new instance) reuses the compiled initialiser
-    hits = _initialiser.cache_info().hits
-    jaxdl.create_train_state(jaxdl.LeNet5(), optax.sgd(0.1), key=key, input_shape=shape)
-    assert _initialiser.cache_info().hits == hits + 1
-    # an unhashable module, and a call under jit and vmap, still initialise (op by op / inlined)
-    listed = jaxdl.create_train_state(jaxdl.MLP(features=[8, 3]), optax.sgd(0.1), key=key, input_shape=(5,))
-    tupled = jaxdl.create_train_state(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), key=key, input_shape=(5,))
-    for a, b in zip(jax.tree.leaves(listed.params), jax.tree.leaves(tupled.params)):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    jitted = jax.jit(lambda k: jaxdl.create_train_state(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), key=k,
-                                                        input_shape=(5,)).params)(key)
-    for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(tupled.params)):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-
-
-def test_jit_once_gives_the_same_integers(key):
-    perm = lambda k: jax.random.permutation(k, 1000)  # noqa: E731
-    np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))
-
-
-@pytest.mark.parametrize(("options_fn", "impl"), [("legacy_emitters", "toeplitz"), ("matmul_conv_options", "s2d")])
-def test_compile_options_give_the_same_step(key, options_fn, impl):
-    # The older XLA:CPU loop emitters and XLA's own dots change how kernels are generated, not
-    # what they compute.
-    options = getattr(jaxdl.cpu, options_fn)()
-    expected = {"xla_cpu_use_fusion_emitters": False}
-    if options_fn == "matmul_conv_options":
-        expected["xla_cpu_experimental_ynn_fusion_type"] = "LIBRARY_FUSION_TYPE_REDUCE"
-    if jax.default_backend() == "cpu":
-        assert options == expected
-    else:
-        assert options is None
-    model = jaxdl.LeNet5(conv_impl=impl)
-    batch = {"x": jax.random.normal(key, (8, 28, 28, 1)), "y": jnp.arange(8) % 10}
-    results = []
-    for opts in (None, options):
-        # SGD, not Adam: Adam's normalisation would blow a near-zero gradient's rounding up to lr.
-        state = jaxdl.create_train_state(model, optax.sgd(0.1), key=key, input_shape=(28, 28, 1))
-        step = jax.jit(jaxdl.make_train_step(CE), donate_argnums=0, compiler_options=opts)
-        for _ in range(3):
-            state, metrics = step(state, batch, key)
-        results.append((state.params, metrics))
-    for a, b in zip(jax.tree.leaves(results[0]), jax.tree.leaves(results[1])):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
-def test_matmul_conv_options_fall_back_when_an_option_is_gone(monkeypatch):
-    from jaxdl.cpu import _compile as compile_module
-    if jax.default_backend() != "cpu":
-        assert jaxdl.cpu.matmul_conv_options() is None
-        return
-    monkeypatch.setattr(compile_module, "_XLA_DOTS", {"xla_cpu_no_such_option": "x"})
-    compile_module._supported.cache_clear()
-    try:
-        assert jaxdl.cpu.matmul_conv_options() == jaxdl.cpu.legacy_emitters() == {"xla_cpu_use_fusion_emitters": False}
-        monkeypatch.setattr(compile_module, "_LEGACY", {"xla_cpu_no_such_option": False})
-        compile_module._supported.cache_clear()
-        assert jaxdl.cpu.matmul_conv_options() is None
-    finally:
-        compile_module._supported.cache_clear()
-
-
-def test_legacy_emitters_fall_back_when_the_option_is_gone(monkeypatch):
-    from jaxdl.cpu import _compile as compile_module
-    monkeypatch.setattr(compile_module, "_LEGACY", {"xla_cpu_no_such_option": False})
-    compile_module._supported.cache_clear()
-    try:
-        assert jaxdl.cpu.legacy_emitters() is None  # a jaxlib without the option: compile as usual
-        assert int(jaxdl.cpu.jit_once(lambda x: x + 1)(np.int32(1))) == 2
-    finally:
-        compile_module._supported.cache_clear()
-
-
-def test_jit_once_falls_back_when_an_option_is_gone(monkeypatch, key):
-    from jaxdl.cpu import _compile as compile_module
-    if jax.default_backend() == "cpu":  # this jaxlib has them all: jit_once uses them
-        assert compile_module._options_supported("cpu", compile_module._ONCE)
-    monkeypatch.setattr(compile_module, "_ONCE", {**compile_module._ONCE, "xla_cpu_no_such_option": 1})
-    compile_module._supported.cache_clear()
-    try:
-        perm = lambda k: jax.random.permutation(k, 100)  # noqa: E731
-        np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))
-    finally:
-        compile_module._supported.cache_clear()
-
-
-def test_create_train_states_equals_vmapped_create(key):
-    model = jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
-    tx = optax.inject_hyperparams(optax.adam)(learning_rate=1e-2)
-    keys, lrs = jax.random.split(key, 3), jnp.array([1e-3, 1e-2, 1e-1])
-    stacked = jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs)
-    vmapped = jax.vmap(lambda k, lr: jaxdl.create_train_state(model, tx, key=k, input_shape=(5,), learning_rate=lr))(keys, lrs)
-    assert jax.tree.structure(stacked) == jax.tree.structure(vmapped)
-    for a, b in zip(jax.tree.leaves(stacked), jax.tree.leaves(vmapped)):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="needs 3 values"):
-        jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs[:2])
-
-
-def test_predict_matches_apply_and_confusion_matrix_counts(key):
-    model = jaxdl.MLP(features=(8, 3))
-    state = jaxdl.create_train_state(model, optax.sgd(0.1), key=key, input_shape=(4,))
-    x = np.asarray(jax.random.normal(key, (23, 4)))
-    logits = jaxdl.predict(state, x, batch_size=10)  # 3 batches, the last padded
-    np.testing.assert_allclose(logits, model.apply({"params": state.params}, x), rtol=1e-5, atol=1e-6)
-    labels = np.arange(23) % 3
-    cm = np.asarray(jaxdl.confusion_matrix(labels, logits.argmax(-1), 3))
-    assert cm.sum() == 23 and np.array_equal(cm.sum(axis=1), np.bincount(labels, minlength=3))
-    assert np.trace(cm) == int((logits.argmax(-1) == labels).sum())
-    with pytest.raises(ValueError, match="confusion_matrix needs"):
-        jaxdl.confusion_matrix(labels, labels[:5], 3)
-
-
-def test_confusion_matrix_never_counts_an_out_of_range_pair_in_another_cell():
-    labels, predictions = np.array([0, 1, 2, 0]), np.array([0, 1, 1, 2])
-    # Flattened, (1, 3) would be 1 * 3 + 3 = 6, the cell (2, 0); -1 would be dropped silently.
-    with pytest.raises(ValueError, match=r"predictions must lie in \[0, 3\), got 3 at index 1"):
-        jaxdl.confusion_matrix(labels, np.array([0, 3, 1, 2]), 3)
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got -1 at index 2"):
-        jaxdl.confusion_matrix(np.array([0, 1, -1, 0]), predictions, 3)
-    with pytest.raises(TypeError, match="labels must be integer classes"):
-        jaxdl.confusion_matrix(labels.astype(np.float32), predictions, 3)
-    with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
-        jaxdl.confusion_matrix(labels, predictions, 0)
-    # Under jit the values are not visible: the bad pairs are left out, nothing else moves.
-    counted = jax.jit(jaxdl.confusion_matrix, static_argnums=2)
-    cm = np.asarray(counted(np.array([0, 1, -1, 0]), np.array([0, 3, 1, 2]), 3))
-    np.testing.assert_array_equal(cm, [[1, 0, 1], [0, 0, 0], [0, 0, 0]])
-    np.testing.assert_array_equal(counted(labels, predictions, 3), jaxdl.confusion_matrix(labels, predictions, 3))
