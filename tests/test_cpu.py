@@ -12,10 +12,6 @@ from conftest import FUSION_EMITTERS
 CE = jaxdl.softmax_cross_entropy
 
 
-def _max_diff(a, b):
-    return max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
-
 def test_jit_once_gives_the_same_integers(key):
     perm = lambda k: jax.random.permutation(k, 1000)  # noqa: E731
     np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))

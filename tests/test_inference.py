@@ -1,22 +1,11 @@
 """Inference over a data set (jaxdl/_inference.py) and the confusion matrix."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
 import jaxdl
-
-def _state(key, lr=1e-2, model=None, d=5):
-    model = model or jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
-    tx = optax.inject_hyperparams(optax.adam)(learning_rate=lr)
-    return jaxdl.create_train_state(model, tx, key=key, input_shape=(d,))
-
-
-def _max_diff(a, b):
-    return max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
 
 def test_predict_matches_apply_and_confusion_matrix_counts(key):
     model = jaxdl.MLP(features=(8, 3))

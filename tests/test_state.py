@@ -8,16 +8,6 @@ import pytest
 
 import jaxdl
 
-def _state(key, lr=1e-2, model=None, d=5):
-    model = model or jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
-    tx = optax.inject_hyperparams(optax.adam)(learning_rate=lr)
-    return jaxdl.create_train_state(model, tx, key=key, input_shape=(d,))
-
-
-def _max_diff(a, b):
-    return max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
-
 def test_set_hyperparams_needs_inject_hyperparams(key):
     with pytest.raises(ValueError, match="inject_hyperparams"):
         jaxdl.create_train_state(jaxdl.MLP(features=(3,)), optax.adam(1e-3), key=key, input_shape=(2,), learning_rate=0.1)
