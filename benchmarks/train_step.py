@@ -5,9 +5,10 @@
 
 The bare step is ``jax.jit(value_and_grad + optax update)`` with donated parameters and
 optimizer state, written here without jaxdl; jaxdl's is ``jax.jit(jaxdl.make_train_step(...),
-donate_argnums=0)`` (masks, metrics, gradient and parameter norms included). Both are timed in
-alternating rounds in one process, and jaxdl's rate is reported as a ratio of the bare
-step's (the redesign's budget: >= 0.95). Also reports the step's matmul GFLOP/s as a fraction
+donate_argnums=0)`` (the default step: masks and the loss metric), and the same step built
+with ``norms=True`` (gradient and parameter norms) a third. All are timed in alternating
+rounds in one process, and jaxdl's rates are reported as ratios of the bare step's (the
+redesign's budget for the default step: >= 0.95). Also reports the step's matmul GFLOP/s as a fraction
 of one 2048^3 float32 matmul's in the same process (the machine's practical matmul peak), and
 writes the numbers to OUT/train_step.json.
 """
@@ -66,8 +67,11 @@ def compare_with_bare_step(model, batch, *, steps: int, rounds: int) -> dict[str
         return optax.apply_updates(params, updates), opt_state, value
 
     bare_step = jax.jit(bare, donate_argnums=(0, 1))
-    jaxdl_step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0)
-    carry = {"bare": (params, opt_state), "jaxdl": state}
+    steps_of = {"jaxdl": jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0),
+                "jaxdl_norms": jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy, norms=True),
+                                       donate_argnums=0)}
+    carry = {"bare": (params, opt_state), "jaxdl": state,
+             "jaxdl_norms": jax.tree.map(jnp.copy, state)}
 
     def run_bare(n):
         p, o = carry["bare"]
@@ -75,13 +79,16 @@ def compare_with_bare_step(model, batch, *, steps: int, rounds: int) -> dict[str
             p, o, value = bare_step(p, o, batch["x"], batch["y"])
         carry["bare"] = jax.block_until_ready((p, o))
 
-    def run_jaxdl(n):
-        s = carry["jaxdl"]
-        for _ in range(n):
-            s, metrics = jaxdl_step(s, batch, key)
-        carry["jaxdl"] = jax.block_until_ready(s)
+    def runner(name):
+        def run(n):
+            s = carry[name]
+            for _ in range(n):
+                s, metrics = steps_of[name](s, batch, key)
+            carry[name] = jax.block_until_ready(s)
+        return run
 
-    return interleaved_rates({"bare": run_bare, "jaxdl": run_jaxdl}, steps=steps, rounds=rounds)
+    return interleaved_rates({"bare": run_bare, **{name: runner(name) for name in steps_of}},
+                             steps=steps, rounds=rounds)
 
 
 def main(argv=None) -> dict:
@@ -149,6 +156,8 @@ def main(argv=None) -> dict:
         "bare_steps_per_second": rates["bare"],
         "jaxdl_steps_per_second": rates["jaxdl"],
         "jaxdl_over_bare": rates["jaxdl"] / rates["bare"],
+        "jaxdl_norms_steps_per_second": rates["jaxdl_norms"],
+        "jaxdl_norms_over_bare": rates["jaxdl_norms"] / rates["bare"],
         "quick": args.quick,
     }
     print(f"MLP 784-1000-1000-10, batch {args.batch_size}, Adam on {result['device']}:")
@@ -156,6 +165,8 @@ def main(argv=None) -> dict:
           f"{step_gflops:.1f} GFLOP/s of matmul work ({flops / 1e9:.3f} GFLOP/step)")
     print(f"  alternating rounds: jaxdl {rates['jaxdl']:.1f} steps/s, bare jit(value_and_grad + optax update) "
           f"{rates['bare']:.1f} steps/s: ratio jaxdl / bare {result['jaxdl_over_bare']:.3f}")
+    print(f"  with norms=True (gradient and parameter norms): {rates['jaxdl_norms']:.1f} steps/s, "
+          f"ratio to bare {result['jaxdl_norms_over_bare']:.3f}")
     print(f"  2048^3 float32 matmul: {matmul_gflops:.1f} GFLOP/s")
     print(f"  ratio train step / matmul: {result['fraction_of_matmul']:.2f}")
     print(f"  breakdown: gradient alone {1e3 * grad_s:.2f} ms ({flops / grad_s / 1e9:.1f} GFLOP/s), "

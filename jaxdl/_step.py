@@ -229,20 +229,27 @@ def penalized(gradients: GradientFn, regularizer: Callable[[Any], jax.Array]) ->
     return with_penalty
 
 
-def gradient_step(gradients: GradientFn) -> Callable[[TrainState, dict, jax.Array], tuple[TrainState, dict]]:
+def gradient_step(gradients: GradientFn, *, norms: bool = False
+                  ) -> Callable[[TrainState, dict, jax.Array], tuple[TrainState, dict]]:
     """The pure ``train_step(state, batch, rng) -> (state, metrics)`` that applies
     ``gradients`` with ``state.tx``.
 
     ``rng`` is the run's base key: the step uses ``fold_in(rng, state.step)``, so it never needs
-    a fresh key from the caller. The metrics add ``train_grad_norm`` and ``train_param_norm``
-    (global L2 norms of the gradient and of the updated parameters).
+    a fresh key from the caller.
+
+    Args:
+      norms: also report ``train_grad_norm`` and ``train_param_norm``, the global L2 norms
+        ``sqrt(sum_i g_i^2)`` of the gradient and of the updated parameters. Off by default:
+        each is one more pass over every parameter, which for a memory-bound step (a wide
+        MLP on a CPU) is a tenth of its time (``benchmarks/REPORT.md``).
     """
     def train_step(state: TrainState, batch: dict, rng: jax.Array) -> tuple[TrainState, dict]:
         rng = jax.random.fold_in(rng, state.step)
         grads, step_metrics, model_state = gradients(state, batch, rng, example_count(batch))
-        step_metrics = {**step_metrics, "train_grad_norm": optax.tree.norm(grads)}
         new_state = state.apply_gradients(grads=grads, model_state=model_state)
-        step_metrics["train_param_norm"] = optax.tree.norm(new_state.params)
+        if norms:
+            step_metrics = {**step_metrics, "train_grad_norm": optax.tree.norm(grads),
+                            "train_param_norm": optax.tree.norm(new_state.params)}
         return new_state, step_metrics
 
     return train_step
@@ -255,6 +262,7 @@ def make_train_step(
     metrics: MetricFns | None = None,
     axis_name: str | None = None,
     microbatches: int = 1,
+    norms: bool = False,
 ) -> Callable[[TrainState, dict, jax.Array], tuple[TrainState, dict]]:
     """Build the pure ``train_step(state, batch, rng) -> (state, metrics)``.
 
@@ -271,10 +279,13 @@ def make_train_step(
       axis_name: name of a mapped device axis (``across_devices``): the update equals one
         full-batch step.
       microbatches: split the batch into this many equal micro-batches (``microbatched``).
+      norms: also report the gradient's and the parameters' global L2 norms
+        (``gradient_step``).
 
     Returns:
       ``train_step``; its metrics: ``train_loss`` (data term), ``train_objective`` (with a
-      regularizer), ``train_grad_norm``, ``train_param_norm`` and ``train_<name>``.
+      regularizer), ``train_<name>``, and with ``norms`` ``train_grad_norm`` and
+      ``train_param_norm``.
     """
     gradients = microbatched(loss_gradients(loss_fn, metrics=metrics),
                              positive_int("make_train_step: microbatches", microbatches))
@@ -282,7 +293,7 @@ def make_train_step(
         gradients = across_devices(gradients, axis_name)
     if regularizer is not None:
         gradients = penalized(gradients, regularizer)
-    return gradient_step(gradients)
+    return gradient_step(gradients, norms=norms)
 
 
 def make_eval_step(
