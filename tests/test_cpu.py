@@ -1,4 +1,5 @@
-"""XLA:CPU machinery (jaxdl/cpu): programs compiled once, loop emitters, dot emitters, fallbacks."""
+"""XLA:CPU machinery (jaxdl/cpu): the banded and space-to-depth convolution kernels against
+XLA's, programs compiled once, loop emitters, dot emitters, fallbacks."""
 
 import jax
 import jax.numpy as jnp
@@ -81,3 +82,157 @@ def test_jit_once_falls_back_when_an_option_is_gone(monkeypatch, key):
         np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))
     finally:
         compile_module._supported.cache_clear()
+
+
+# The kernels: banded (Toeplitz) and space-to-depth convolutions, against XLA's, value and gradient.
+
+def _assert_same_function_and_gradients(fast, ref, x, kernel, key):
+    """``fast(x, kernel)`` equals ``ref(x, kernel)``, and so do their gradients in both arguments
+    along a random output direction."""
+    out = ref(x, kernel)
+    assert fast(x, kernel).shape == out.shape
+    np.testing.assert_allclose(fast(x, kernel), out, rtol=1e-4, atol=1e-4)
+    g = jax.random.normal(key, out.shape)
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
+    ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 7),
+    ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
+    ((2, 9, 7, 3), (3, 3, 3, 4), 1, None), ((2, 9, 7, 3), (3, 3, 3, 4), 1, 1), ((1, 5, 5, 2), (1, 1, 2, 3), 0, None)])
+def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, padding, tile, key):
+    kx, kk, kg = jax.random.split(key, 3)
+    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
+    ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), ((padding, padding),) * 2,  # noqa: E731
+                                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d(x, k, padding, tile=tile)  # noqa: E731
+    _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
+
+
+@pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
+    ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 14),
+    ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
+    ((2, 10, 6, 3), (3, 3, 3, 4), 1, None), ((2, 10, 6, 3), (3, 3, 3, 4), 1, 2)])
+def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, padding, tile, key):
+    kx, kk, kg = jax.random.split(key, 3)
+    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
+    ref = lambda x, k: jaxdl.pool2d(jax.lax.conv_general_dilated(  # noqa: E731
+        x, k, (1, 1), ((padding, padding),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")), "max", 2)
+    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d_maxpool(x, k, padding, tile=tile)  # noqa: E731
+    _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
+
+
+@pytest.mark.parametrize("tile", [None, 2])
+def test_toeplitz_conv_maxpool_shares_the_gradient_at_ties(tile, key):
+    """A constant image makes every window's four outputs equal: each gets a quarter of the
+    window's gradient, as jnp.max's rule gives (the fused pool has its own JVP)."""
+    kk, kg = jax.random.split(key)
+    x = jnp.concatenate([jnp.ones((1, 8, 8, 2)), jax.random.normal(key, (1, 8, 8, 2))])  # one tied, one not
+    kernel = jax.random.normal(kk, (3, 3, 2, 4))
+
+    def ref(x, k):
+        y = jax.lax.conv_general_dilated(x, k, (1, 1), ((1, 1),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
+
+    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d_maxpool(x, k, 1, tile=tile)  # noqa: E731
+    g = jax.random.normal(kg, (2, 4, 4, 4))
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    # the window max itself: four equal members get a quarter each, two of four a half
+    y = jnp.ones((3, 2, 2, 5)).at[1, 0, 0].set(0.0).at[1, 1, 1].set(0.0)
+    gy = jax.grad(lambda y: jnp.sum(jaxdl.cpu._conv._window_max(y)))(y)
+    np.testing.assert_allclose(gy[0], np.full((2, 2, 5), 0.25))
+    np.testing.assert_allclose(gy[1], np.array([[0.0, 0.5], [0.5, 0.0]])[:, :, None] * np.ones(5))
+
+
+def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
+    with pytest.raises(ValueError, match="output size 27 .* is odd"):
+        jaxdl.cpu.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
+    with pytest.raises(ValueError, match=r"square kernel \[F, F, C, O\]"):
+        jaxdl.cpu.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 2)), jnp.zeros((5, 5, 1, 3)))
+
+
+def test_toeplitz_tiles_must_fit_the_output_width():
+    x, kernel = jnp.zeros((1, 28, 28, 1)), jnp.zeros((5, 5, 1, 6))
+    with pytest.raises(ValueError, match="tile=3 must divide the convolution's output width 28"):
+        jaxdl.cpu.toeplitz_conv2d(x, kernel, 2, tile=3)
+    with pytest.raises(ValueError, match="tile=7 must be even"):
+        jaxdl.cpu.toeplitz_conv2d_maxpool(x, kernel, 2, tile=7)
+    with pytest.raises(ValueError, match="tile=4 applies to impl='toeplitz' only"):
+        jaxdl.Conv2D(6, 5, padding=2, tile=4).init(jax.random.key(0), x)
+
+
+def test_space_to_depth_layout_and_inverse():
+    x = jnp.arange(2 * 4 * 6 * 3, dtype=jnp.float32).reshape(2, 4, 6, 3)
+    blocked = jaxdl.cpu.space_to_depth(x, 2)
+    assert blocked.shape == (2, 2, 3, 12)
+    # pixel (1, 2) of the image is block (0, 1), in-block (row 1, column 0): channels 6..8
+    np.testing.assert_array_equal(blocked[0, 0, 1, 6:9], x[0, 1, 2])
+    np.testing.assert_array_equal(blocked[1, 1, 2], x[1, 2:4, 4:6].reshape(-1))
+    np.testing.assert_array_equal(jaxdl.cpu.depth_to_space(blocked, 2), x)
+    with pytest.raises(ValueError, match="block 4 must divide the image size 4x6"):
+        jaxdl.cpu.space_to_depth(x, 4)
+    with pytest.raises(ValueError, match="not a multiple of block"):
+        jaxdl.cpu.depth_to_space(x, 2)
+    with pytest.raises(ValueError, match="block must be an int >= 1"):
+        jaxdl.cpu.space_to_depth(x, 0)
+
+
+def _conv_pool_ref(x, k, pool="max"):
+    y = jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return jaxdl.pool2d(y, pool, 2)
+
+
+@pytest.mark.parametrize("x_shape,k_shape,block", [
+    ((3, 32, 32, 1), (5, 5, 1, 6), 4), ((3, 32, 32, 1), (5, 5, 1, 6), 2), ((2, 14, 14, 6), (5, 5, 6, 16), 2),
+    ((2, 12, 16, 3), (3, 3, 3, 4), 2), ((2, 28, 20, 2), (5, 5, 2, 3), 4), ((1, 10, 6, 2), (5, 5, 2, 3), 2)])
+def test_s2d_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, block, key):
+    """space_to_depth -> s2d_conv2d_maxpool -> depth_to_space is the VALID convolution and 2x2
+    max pool, value and gradients; mean over the windows is the average pool."""
+    kx, kk, kg = jax.random.split(key, 3)
+    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
+    s = block
+
+    def fast(x, k):
+        return jaxdl.cpu.depth_to_space(jaxdl.cpu.s2d_conv2d_maxpool(jaxdl.cpu.space_to_depth(x, s), k, s), s // 2)
+
+    _assert_same_function_and_gradients(fast, _conv_pool_ref, x, kernel, kg)
+    windows = jaxdl.cpu.s2d_conv2d_windows(jaxdl.cpu.space_to_depth(x, s), kernel, s)
+    assert windows.shape[3:5] == (2, 2)
+    np.testing.assert_allclose(jaxdl.cpu.depth_to_space(windows.mean(axis=(3, 4)), s // 2),
+                               _conv_pool_ref(x, kernel, "avg"), rtol=1e-4, atol=1e-4)
+
+
+def test_s2d_conv_maxpool_shares_the_gradient_at_ties(key):
+    """A constant image ties every window's four outputs: a quarter of the gradient each.
+    Integer kernels keep the sums exact, so the ties survive any order of summation."""
+    kk, kg = jax.random.split(key)
+    x = jnp.concatenate([jnp.ones((1, 10, 10, 2)), jax.random.normal(key, (1, 10, 10, 2))])
+    kernel = jax.random.randint(kk, (3, 3, 2, 4), -3, 4).astype(jnp.float32)
+
+    def ref(x, k):
+        y = jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
+
+    fast = lambda x, k: jaxdl.cpu.depth_to_space(jaxdl.cpu.s2d_conv2d_maxpool(jaxdl.cpu.space_to_depth(x, 2), k, 2), 1)  # noqa: E731
+    g = jax.random.normal(kg, (2, 4, 4, 4))
+    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
+                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("xb_shape,k_shape,block,message", [
+    ((1, 8, 8, 9), (5, 5, 1, 6), 3, "block 3 must be even"),
+    ((1, 4, 4, 64), (5, 5, 4, 6), 8, r"divide F - 1 = 4 .* one of \[2, 4\]"),
+    ((1, 4, 4, 16), (4, 4, 1, 6), 2, r"divide F - 1 = 3 .* none: use toeplitz_conv2d"),
+    ((1, 8, 8, 16), (5, 5, 2, 6), 4, "xb has 16 channels; space_to_depth with block 4 of 2 input channels"),
+    ((1, 8, 8, 16), (5, 3, 1, 6), 4, "square kernel"),
+    ((1, 1, 4, 16), (5, 5, 1, 6), 4, "smaller than the filter 5x5"),
+    ((8, 8, 16), (5, 5, 1, 6), 4, r"needs x \[B, H, W, C\]"),
+])
+def test_s2d_conv_rejects_what_does_not_block(xb_shape, k_shape, block, message):
+    with pytest.raises(ValueError, match=message):
+        jaxdl.cpu.s2d_conv2d_maxpool(jnp.zeros(xb_shape), jnp.zeros(k_shape), block)
