@@ -36,4 +36,4 @@ def problem() -> dict:
 def max_diff(a, b) -> float:
     """Largest absolute difference between two pytrees of arrays, as a float64."""
     return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))

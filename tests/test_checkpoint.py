@@ -65,7 +65,7 @@ def uninterrupted(tmp_path_factory):
 
 
 def _assert_same(a, b):
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -129,6 +129,19 @@ def test_explicit_step_that_cannot_be_read_is_an_error(tmp_path):
     ckpt.close()
 
 
+# `import pickle`, `import pickle as p`, `from pickle import loads`, `from dill import load`, an
+# `allow_pickle=True` anywhere, torch.load.
+PICKLE_USE = (r"\b(import|from)\s+(c?pickle|_pickle|dill|cloudpickle|joblib|shelve)\b|allow_pickle\s*=\s*True"
+              r"|torch\.load\(")
+
+
+@pytest.mark.parametrize("line", ["import pickle", "import _pickle as p", "from pickle import loads",
+                                  "from dill import load", "import joblib", "np.load(f, allow_pickle=True)",
+                                  "torch.load(path)", "from _pickle import loads"])
+def test_the_pickle_scan_sees_every_spelling(line):
+    assert re.search(PICKLE_USE, f"x = 1\n{line}\n")
+
+
 def test_nothing_loads_pickle():
     """Untrusted files: no pickle, no np.load that allows it, anywhere in the library or scripts."""
     offenders = []
@@ -136,7 +149,7 @@ def test_nothing_loads_pickle():
         for path in glob.glob(os.path.join(ROOT, folder, "**", "*.py"), recursive=True):
             with open(path) as f:
                 text = f.read()
-            if re.search(r"\bimport (c?pickle|dill|cloudpickle|joblib)\b|allow_pickle\s*=\s*True|torch\.load\(", text):
+            if re.search(PICKLE_USE, text):
                 offenders.append(os.path.relpath(path, ROOT))
             for call in re.findall(r"np\.load\(([^)]*)\)", text):
                 if "allow_pickle=False" not in call:

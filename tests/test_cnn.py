@@ -111,7 +111,7 @@ def test_batch_norm_over_a_device_axis_equals_the_full_batch(key):
     stack = jax.tree.map(lambda a: jnp.stack([a, a]), sharded_state)
     shards = {"x": x.reshape(2, 8, *x.shape[1:]), "y": y.reshape(2, 8)}
     split, _ = jax.jit(jax.vmap(step, in_axes=(0, 0, None), axis_name="data"))(stack, shards, key)
-    for a, b in zip(jax.tree.leaves((full.params, full.model_state)), jax.tree.leaves((split.params, split.model_state))):
+    for a, b in zip(jax.tree.leaves((full.params, full.model_state)), jax.tree.leaves((split.params, split.model_state)), strict=True):
         np.testing.assert_allclose(b[0], a, rtol=2e-5, atol=2e-6)
         np.testing.assert_allclose(b[1], a, rtol=2e-5, atol=2e-6)
 
@@ -160,7 +160,7 @@ def test_lenet5_toeplitz_equals_xla_with_gradients(activation, pooling, key):
     loss = lambda m: lambda p: jaxdl.softmax_cross_entropy(m.apply({"params": p}, x), y).mean()  # noqa: E731
     (la, ga), (lb, gb) = jax.value_and_grad(loss(fast))(params), jax.value_and_grad(loss(xla))(params)
     np.testing.assert_allclose(la, lb, rtol=1e-5)
-    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb)):
+    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
@@ -200,13 +200,13 @@ def test_lenet5_s2d_equals_xla_with_gradients(activation, pooling, key):
     loss = lambda m: lambda p: jaxdl.softmax_cross_entropy(m.apply({"params": p}, x), y).mean()  # noqa: E731
     (la, ga), (lb, gb) = (jax.value_and_grad(loss(m))(variables["params"]) for m in (fast, xla))
     np.testing.assert_allclose(la, lb, rtol=1e-5)
-    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb)):
+    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
 def test_lenet5_s2d_initialises_like_the_other_impls_and_checks_the_size(key):
     x = jax.random.normal(key, (2, 28, 28, 1))
-    for a, b in zip(jax.tree.leaves(jaxdl.LeNet5(conv_impl="s2d").init(key, x)), jax.tree.leaves(jaxdl.LeNet5().init(key, x))):
+    for a, b in zip(jax.tree.leaves(jaxdl.LeNet5(conv_impl="s2d").init(key, x)), jax.tree.leaves(jaxdl.LeNet5().init(key, x)), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=r"its size 30x30 \(input 26x26 \+ 2 \* padding 2\) must be multiples of 4"):
         jaxdl.LeNet5(conv_impl="s2d").init(key, jnp.zeros((1, 26, 26, 1)))
@@ -218,7 +218,7 @@ def test_conv2d_initialises_like_flax_conv(key):
     x = jax.random.normal(key, (2, 8, 8, 3))
     ours = jaxdl.Conv2D(5, 3, padding=1).init(key, x)
     flax_conv = nn.Conv(5, (3, 3), padding=((1, 1), (1, 1))).init(key, x)
-    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(flax_conv)):
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(flax_conv), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(jaxdl.Conv2D(5, 3, padding=1, stride=2, exact=False).apply(ours, x),
                                nn.Conv(5, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1))).apply(flax_conv, x),

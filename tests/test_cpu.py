@@ -40,7 +40,7 @@ def test_compile_options_give_the_same_step(key, options_fn, impl):
         for _ in range(3):
             state, metrics = step(state, batch, key)
         results.append((state.params, metrics))
-    for a, b in zip(jax.tree.leaves(results[0]), jax.tree.leaves(results[1])):
+    for a, b in zip(jax.tree.leaves(results[0]), jax.tree.leaves(results[1]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -95,7 +95,7 @@ def test_finished_run_is_not_retrained(tmp_path, key):
     again = jaxdl.fit(_classifier(key, data), data, step, key=key, num_steps=4, batch_size=10,
                       workdir=tmp_path, progress=False)
     assert int(again.state.step) == 4
-    for x, y in zip(jax.tree.leaves(done.state.params), jax.tree.leaves(again.state.params)):
+    for x, y in zip(jax.tree.leaves(done.state.params), jax.tree.leaves(again.state.params), strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -117,7 +117,7 @@ def test_stacked_fit_equals_separate_fits(key):
     for i in range(k):
         single = jaxdl.fit(make(init_keys[i], lrs[i]), data, step, key=run_keys[i], num_steps=12, batch_size=16,
                            eval_step=ev, progress=False)
-        for x, y in zip(jax.tree.leaves(stacked.state.params), jax.tree.leaves(single.state.params)):
+        for x, y in zip(jax.tree.leaves(stacked.state.params), jax.tree.leaves(single.state.params), strict=True):
             np.testing.assert_allclose(x[i], y, atol=1e-6)
         np.testing.assert_allclose(stacked.history[-1]["eval_loss"][i], single.history[-1]["eval_loss"], atol=1e-5)
 
@@ -207,7 +207,7 @@ def test_fit_passes_compiler_options_to_its_steps(key):
         state = _classifier(key, data)
         runs[name] = jaxdl.fit(state, data, step, key=key, num_steps=8, batch_size=10, eval_step=eval_step,
                                eval_every=4, progress=False, compiler_options=options)
-    for a, b in zip(jax.tree.leaves(runs["default"].state.params), jax.tree.leaves(runs["legacy"].state.params)):
+    for a, b in zip(jax.tree.leaves(runs["default"].state.params), jax.tree.leaves(runs["legacy"].state.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     # The options are part of the cached programs' key: the two runs compiled separately.
     options = tuple(sorted((jaxdl.cpu.legacy_emitters() or {}).items()))

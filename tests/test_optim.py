@@ -39,7 +39,7 @@ def _params(key):
 
 
 def _relative(a, b):
-    num = jnp.sqrt(sum(jnp.sum((x - y) ** 2) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b))))
+    num = jnp.sqrt(sum(jnp.sum((x - y) ** 2) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)))
     den = jnp.sqrt(sum(jnp.sum(y**2) for y in jax.tree.leaves(b)))
     return float(num / den)
 

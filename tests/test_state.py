@@ -33,7 +33,7 @@ def test_create_train_states_matches_one_at_a_time(model, key):
     stacked = jaxdl.create_train_states(model, tx, keys=keys, input_shape=(40,))
     for i in range(2):
         one = jaxdl.create_train_state(model, tx, key=keys[i], input_shape=(40,))
-        for a, b in zip(jax.tree.leaves(stacked.params), jax.tree.leaves(one.params)):
+        for a, b in zip(jax.tree.leaves(stacked.params), jax.tree.leaves(one.params), strict=True):
             np.testing.assert_allclose(a[i], b, rtol=1e-6, atol=1e-7)
 
 
@@ -46,7 +46,7 @@ def test_create_train_state_initialises_as_one_cached_program(key):
     param_key, dropout_key = jax.random.split(key)
     eager = model.init({"params": param_key, "dropout": dropout_key}, jnp.zeros((1, *shape)), train=False)["params"]
     assert jax.tree.structure(eager) == jax.tree.structure(state.params)
-    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(eager)):
+    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(eager), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     # an equal module (a new instance) reuses the compiled initialiser
     hits = _initialiser.cache_info().hits
@@ -55,11 +55,11 @@ def test_create_train_state_initialises_as_one_cached_program(key):
     # an unhashable module, and a call under jit and vmap, still initialise (op by op / inlined)
     listed = jaxdl.create_train_state(jaxdl.MLP(features=[8, 3]), optax.sgd(0.1), key=key, input_shape=(5,))
     tupled = jaxdl.create_train_state(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), key=key, input_shape=(5,))
-    for a, b in zip(jax.tree.leaves(listed.params), jax.tree.leaves(tupled.params)):
+    for a, b in zip(jax.tree.leaves(listed.params), jax.tree.leaves(tupled.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     jitted = jax.jit(lambda k: jaxdl.create_train_state(jaxdl.MLP(features=(8, 3)), optax.sgd(0.1), key=k,
                                                         input_shape=(5,)).params)(key)
-    for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(tupled.params)):
+    for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(tupled.params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
@@ -70,7 +70,7 @@ def test_create_train_states_equals_vmapped_create(key):
     stacked = jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs)
     vmapped = jax.vmap(lambda k, lr: jaxdl.create_train_state(model, tx, key=k, input_shape=(5,), learning_rate=lr))(keys, lrs)
     assert jax.tree.structure(stacked) == jax.tree.structure(vmapped)
-    for a, b in zip(jax.tree.leaves(stacked), jax.tree.leaves(vmapped)):
+    for a, b in zip(jax.tree.leaves(stacked), jax.tree.leaves(vmapped), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="needs 3 values"):
         jaxdl.create_train_states(model, tx, keys=keys, input_shape=(5,), learning_rate=lrs[:2])

@@ -27,14 +27,15 @@ def _batch(key, n=32, d=5, c=3):
     return {"x": jax.random.normal(kx, (n, d)), "y": jax.random.randint(ky, (n,), 0, c)}
 
 
-def _state(key, lr=1e-2, model=None, d=5):
+def _state(key, lr=1e-2, model=None, d=5, tx=None):
     model = model or jaxdl.MLP(features=(16, 3), dropout_rate=0.2)
-    tx = optax.inject_hyperparams(optax.adam)(learning_rate=lr)
+    tx = tx or optax.inject_hyperparams(optax.adam)(learning_rate=lr)
     return jaxdl.create_train_state(model, tx, key=key, input_shape=(d,))
 
 
 def _max_diff(a, b):
-    return max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    """The largest absolute difference between two trees of the same structure (an error if not)."""
+    return max(float(d) for d in jax.tree.leaves(jax.tree.map(lambda x, y: jnp.max(jnp.abs(x - y)), a, b)))
 
 
 def test_loss_decreases(key):
@@ -75,7 +76,7 @@ def test_same_seed_gives_bitwise_identical_params(key):
         return jax.device_get(state.params)
 
     a, b, c = run(0), run(0), run(1)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
     assert _max_diff(a, c) > 0
 
@@ -110,10 +111,12 @@ def test_vmapped_stack_equals_separate_runs(key):
 
 @pytest.mark.parametrize("with_mask", [False, True])
 def test_named_axis_equals_full_batch(key, with_mask):
-    """A mapped axis (here jax.vmap with axis_name, same collectives as pmap) = one full-batch step."""
+    """A mapped axis (here jax.vmap with axis_name, same collectives as pmap) = one full-batch step.
+    SGD, not Adam: Adam's first step is about ``lr * sign(g)``, blind to a gradient summed
+    once too often (a device-count factor); SGD's step is proportional to the gradient."""
     model = jaxdl.MLP(features=(16, 3))  # no dropout: per-device masks would differ by design
     reg = lambda p: 1e-3 * jaxdl.l2_penalty(p)  # noqa: E731
-    state = _state(key, model=model)
+    state = _state(key, model=model, tx=optax.sgd(0.5))
     batch = _batch(jax.random.key(7), n=8)
     if with_mask:  # shards with 4 and 1 real examples: the global count, not the local one, counts
         batch["mask"] = jnp.array([1, 1, 1, 1, 1, 0, 0, 0], jnp.float32)
@@ -132,7 +135,7 @@ PMAP_CHECK = textwrap.dedent("""
     import json, jax, jax.numpy as jnp, optax, jaxdl
     assert jax.local_device_count() == 2, jax.devices()
     key = jax.random.key(0)
-    tx = optax.adam(1e-2)
+    tx = optax.sgd(0.5)  # a step proportional to the gradient: a wrong device-count scale shows
     state = jaxdl.create_train_state(jaxdl.MLP(features=(16, 3)), tx, key=key, input_shape=(5,))
     kx, ky = jax.random.split(jax.random.key(1))
     batch = {"x": jax.random.normal(kx, (8, 5)), "y": jax.random.randint(ky, (8,), 0, 3)}
@@ -146,7 +149,7 @@ PMAP_CHECK = textwrap.dedent("""
         full, _ = full_step(full, batch, key)
         replicated, _ = pmap_step(replicated, shards, key)
     diffs = [float(jnp.max(jnp.abs(a[d] - b))) for d in range(2)
-             for a, b in zip(jax.tree.leaves(replicated.params), jax.tree.leaves(full.params))]
+             for a, b in zip(jax.tree.leaves(replicated.params), jax.tree.leaves(full.params), strict=True)]
     print(json.dumps({"max_diff": max(diffs), "devices": jax.local_device_count()}))
 """)
 
@@ -197,7 +200,7 @@ def test_microbatches_equal_one_full_batch_step(key, name, microbatches, with_ma
 
 def test_microbatches_compose_with_a_named_axis(key):
     model = jaxdl.MLP(features=(16, 3))
-    state = _state(key, model=model)
+    state = _state(key, model=model, tx=optax.sgd(0.5))  # SGD: the gradient's scale shows
     batch = _batch(jax.random.key(7), n=8)
     batch["mask"] = jnp.array([1, 1, 1, 1, 1, 1, 0, 0], jnp.float32)
     full, full_metrics = jax.jit(jaxdl.make_train_step(CE, metrics=ACC))(state, batch, key)
@@ -210,18 +213,25 @@ def test_microbatches_compose_with_a_named_axis(key):
 
 
 def test_microbatches_draw_dropout_per_micro_batch(key):
-    """Each micro-batch has its own dropout key: two micro-batches holding the same examples
-    are masked differently, so their half-gradients differ."""
+    """Micro-batch ``i`` draws its dropout masks from ``fold_in(rng, i)``: the summed gradient is
+    the two halves' gradients under those two keys, and not (the negative control) the gradient
+    with one key shared by both halves, which holds the same examples."""
     state = _state(key, model=jaxdl.MLP(features=(64, 3), dropout_rate=0.5))
     half = _batch(jax.random.key(5), n=4)
     batch = jax.tree.map(lambda a: jnp.concatenate([a, a]), half)
-    step = jax.jit(jaxdl.make_train_step(CE, microbatches=2))
-    new, metrics = step(state, batch, key)
-    assert np.isfinite(float(metrics["train_loss"]))
-    assert _max_diff(new.params, state.params) > 0
-    same_key = jax.jit(jaxdl.make_train_step(CE))  # one key for both copies: masks repeat
-    twice, _ = same_key(state, batch, key)
-    assert _max_diff(new.params, twice.params) > 1e-6
+    count = jnp.float32(8)
+    one = jaxdl.loss_gradients(CE)
+    micro = jax.jit(jaxdl.microbatched(one, 2))(state, batch, key, count)
+    parts = [one(state, half, jax.random.fold_in(key, i), count).grads for i in range(2)]
+    assert _max_diff(micro.grads, jax.tree.map(jnp.add, *parts)) <= 1e-6
+    shared_key = jax.tree.map(lambda g: 2 * g, parts[0])
+    assert _max_diff(micro.grads, shared_key) > 1e-3
+    # and through the step: the step's key for this state is fold_in(key, state.step)
+    new, _ = jax.jit(jaxdl.make_train_step(CE, microbatches=2))(state, batch, key)
+    expected, _ = jax.jit(jaxdl.gradient_step(lambda s, b, r, c: jaxdl.Gradients(
+        jax.tree.map(jnp.add, *[one(s, half, jax.random.fold_in(r, i), c).grads for i in range(2)]), {}, {})))(
+        state, batch, key)
+    assert _max_diff(new.params, expected.params) <= 1e-6
 
 
 def test_microbatches_reject_bad_settings(key):
@@ -234,6 +244,26 @@ def test_microbatches_reject_bad_settings(key):
         step(_state(key), _batch(key, n=8), key)
     with pytest.raises(ValueError, match=r"keeps \['batch_stats'\]"):
         jaxdl.make_train_step(CE, microbatches=2)(_state(key, model=_BatchNormNet()), _batch(key, n=8), key)
+
+
+def test_penalized_step_follows_the_gradient_of_the_penalised_objective(key):
+    """One SGD step is ``params - lr * grad(objective)``, with the objective (softmax cross-entropy
+    plus ``lam * sum of squared kernels``) written out here, independently of jaxdl."""
+    lam, lr = 0.1, 0.5
+    model = jaxdl.MLP(features=(8, 3))
+    state = _state(key, model=model, tx=optax.sgd(lr))
+    batch = _batch(key)
+
+    def objective(p):
+        log_probs = jax.nn.log_softmax(model.apply({"params": p}, batch["x"]))
+        data = -jnp.mean(jnp.take_along_axis(log_probs, batch["y"][:, None], axis=1))
+        return data + lam * sum(jnp.sum(layer["kernel"] ** 2) for layer in p.values())
+
+    step = jax.jit(jaxdl.make_train_step(CE, regularizer=lambda p: lam * jaxdl.l2_penalty(p)))
+    new, metrics = step(state, batch, key)
+    expected = jax.tree.map(lambda p, g: p - lr * g, state.params, jax.grad(objective)(state.params))
+    assert _max_diff(new.params, expected) <= 1e-6
+    np.testing.assert_allclose(metrics["train_objective"], objective(state.params), rtol=1e-6)
 
 
 def test_regularizer_enters_objective_and_gradient(key):

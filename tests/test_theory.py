@@ -126,9 +126,9 @@ def test_zigzag_net_has_exactly_width_to_the_depth_regions(width, depth):
 def test_exact_count_matches_dense_sampling_on_a_random_deep_net():
     model = jaxdl.MLP(features=(8, 8, 8, 1), kernel_init="he_normal")
     params = model.init(jax.random.key(3), jnp.ones((1, 1)))["params"]
-    for name in params:  # random biases so that breakpoints fall inside the interval
-        params[name]["bias"] = 0.5 * jax.random.normal(jax.random.fold_in(jax.random.key(4), hash(name) % 97),
-                                                       params[name]["bias"].shape)
+    for i, name in enumerate(sorted(params)):  # random biases so that breakpoints fall inside the interval
+        # a fixed key per layer (not hash(name), which changes with every process)
+        params[name]["bias"] = 0.5 * jax.random.normal(jax.random.fold_in(jax.random.key(4), i), params[name]["bias"].shape)
     r = regions_along_line(params, [-2.0], [2.0])
     t = np.linspace(0, 1, 200_001)
     patterns = activation_patterns(params, (-2 + 4 * t)[:, None])

@@ -138,7 +138,7 @@ def test_create_train_state_names_a_bad_key_and_takes_legacy_keys():
         jaxdl.create_train_state(model, optax.sgd(0.1), key=0, input_shape=(3,))
     typed = jaxdl.create_train_state(model, optax.sgd(0.1), key=jax.random.key(7), input_shape=(3,))
     legacy = jaxdl.create_train_state(model, optax.sgd(0.1), key=jax.random.PRNGKey(7), input_shape=(3,))
-    for a, b in zip(jax.tree.leaves(typed.params), jax.tree.leaves(legacy.params)):
+    for a, b in zip(jax.tree.leaves(typed.params), jax.tree.leaves(legacy.params), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
