@@ -18,7 +18,15 @@ from jaxdl import optim as optim
 from jaxdl import sweep as sweep
 # analysis
 from jaxdl.analysis import check_gradients as check_gradients
+from jaxdl.analysis import dataset_loss as dataset_loss
 from jaxdl.analysis import deep_param_count as deep_param_count
+from jaxdl.analysis import hessian_density as hessian_density
+from jaxdl.analysis import hessian_eigenvalues as hessian_eigenvalues
+from jaxdl.analysis import hessian_trace as hessian_trace
+from jaxdl.analysis import interpolate as interpolate
+from jaxdl.analysis import loss_surface as loss_surface
+from jaxdl.analysis import random_direction as random_direction
+from jaxdl.analysis import trajectory_pca as trajectory_pca
 from jaxdl.analysis import mlp_param_count as mlp_param_count
 from jaxdl.analysis import regions_along_line as regions_along_line
 from jaxdl.analysis import regions_on_grid as regions_on_grid
@@ -105,6 +113,8 @@ __all__ = [
     "analysis", "cpu", "data", "models", "optim", "sweep",
     # analysis
     "check_gradients", "deep_param_count", "mlp_param_count", "regions_along_line", "regions_on_grid",
+    "dataset_loss", "hessian_density", "hessian_eigenvalues", "hessian_trace", "interpolate", "loss_surface",
+    "random_direction", "trajectory_pca",
     "shallow_param_count",
     # data
     "Dataset", "batch_schedule", "iterate_batches",

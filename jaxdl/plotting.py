@@ -7,6 +7,9 @@ from jaxdl._plotting import plot_history as plot_history
 from jaxdl._plotting import plot_bands as plot_bands
 from jaxdl._plotting import plot_confusion_matrix as plot_confusion_matrix
 from jaxdl._plotting import plot_examples as plot_examples
+from jaxdl._landscape_plotting import plot_surface as plot_surface
+from jaxdl._landscape_plotting import plot_curves as plot_curves
+from jaxdl._landscape_plotting import plot_spectral_density as plot_spectral_density
 
 __all__ = [
     "save_figure",
@@ -15,4 +18,7 @@ __all__ = [
     "plot_bands",
     "plot_confusion_matrix",
     "plot_examples",
+    "plot_surface",
+    "plot_curves",
+    "plot_spectral_density",
 ]

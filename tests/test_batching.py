@@ -17,6 +17,7 @@ def test_epoch_layout_closed_form(n, b, drop_last, steps, padded):
     layout = epoch_layout(n, b, drop_last=drop_last)
     assert (layout.steps_per_epoch, layout.padded) == (steps, padded)
     assert layout.mask().sum() == min(n, padded) and layout.mask().shape == (padded,)
+    assert layout.mask().dtype == np.float32
     assert layout.epochs(steps * 2 + 1) == 3
 
 
@@ -32,6 +33,27 @@ def test_epoch_order_is_a_permutation_padded_with_zero_or_cut(key, n, padded):
     assert not np.array_equal(order, np.asarray(epoch_order(key, 4, n, padded)))  # every epoch its own order
 
 
+@pytest.mark.parametrize("call,message", [
+    (lambda: epoch_layout(0, 3), "^num_examples must be >= 1, got 0"),
+    (lambda: epoch_layout(5, 0), "^batch_size must be >= 1, got 0"),
+    (lambda: jaxdl.batch_schedule(jax.random.key(0), 0, 4, 7), "^batch_schedule: num_examples must be >= 1"),
+    (lambda: jaxdl.batch_schedule(jax.random.key(0), 10, -1, 7), "^batch_schedule: batch_size must be >= 1"),
+    (lambda: jaxdl.batch_schedule(jax.random.key(0), 10, 4, 0), "^batch_schedule: num_steps must be >= 1"),
+])
+def test_bad_sizes_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_iterate_batches_drop_last_skips_the_partial_batch(key):
+    x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10)
+    batches = list(jaxdl.iterate_batches(x, y, key=key, batch_size=4, num_steps=4, drop_last=True))
+    assert all(b["mask"].sum() == 4 for b in batches)  # 2 full batches per epoch, no padding
+    first_epoch = np.concatenate([b["y"] for b in batches[:2]])
+    assert len(set(first_epoch.tolist())) == 8
+    np.testing.assert_array_equal(first_epoch, np.asarray(epoch_order(key, 0, 10, 8)))
+
+
 def test_stacked_orders_are_each_members_own(key):
     layout = epoch_layout(11, 4)
     keys = jax.random.split(key, 3)
@@ -44,6 +66,7 @@ def test_batch_schedule_and_iterate_batches_agree(key):
     x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10)
     indices, mask = jaxdl.batch_schedule(key, 10, 4, 7)
     assert indices.shape == mask.shape == (7, 4)
+    assert indices.dtype == np.int32 and mask.dtype == np.float32  # what a step's gather and mask take
     # every example exactly once per epoch (3 steps of 4, the last with two padded rows)
     for e in range(2):
         rows = indices[3 * e:3 * e + 3].ravel()[mask[3 * e:3 * e + 3].ravel() == 1]

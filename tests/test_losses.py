@@ -124,18 +124,73 @@ def test_binary_cross_entropy_accepts_one_unit_logits(key):
                                jaxdl.binary_cross_entropy(logits, labels))
 
 
+# Each message starts with the loss's name: a user with several losses sees which one.
 @pytest.mark.parametrize("loss,outputs,targets,match", [
-    (jaxdl.mse, jnp.ones((4, 1)), jnp.ones(4), "must match exactly"),
-    (jaxdl.mae, jnp.ones((4, 2)), jnp.ones((4, 3)), "must match exactly"),
-    (jaxdl.binary_cross_entropy, jnp.ones((4, 2)), jnp.ones(4), "must match exactly"),
+    (jaxdl.mse, jnp.ones((4, 1)), jnp.ones(4), "^mse: .*must match exactly"),
+    (jaxdl.mae, jnp.ones((4, 2)), jnp.ones((4, 3)), "^mae: .*must match exactly"),
+    (jaxdl.binary_cross_entropy, jnp.ones((4, 2)), jnp.ones(4), "^binary_cross_entropy: .*must match exactly"),
+    (jaxdl.binary_cross_entropy, jnp.ones((4, 3, 1)), jnp.ones((4, 2)), "^binary_cross_entropy: .*must match exactly"),
+    (jaxdl.perceptron_loss, jnp.ones((4, 2)), jnp.ones(4), "^perceptron_loss: .*must match exactly"),
     (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones((4, 1), jnp.int32), "integer labels of shape"),
     (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones(4), "integer class indices"),
-    (jaxdl.gaussian_nll, jnp.ones((4, 3)), jnp.ones((4, 2)), "mean and log-variance"),
-    (jaxdl.poisson_nll, jnp.ones((4, 1)), jnp.ones(4), "must match exactly"),
+    (jaxdl.gaussian_nll, jnp.ones((4, 3)), jnp.ones((4, 2)), "^gaussian_nll: .*mean and log-variance"),
+    (jaxdl.gaussian_nll, jnp.ones((4, 3, 4)), jnp.ones((4, 2, 2)), r"^gaussian_nll: .*got outputs \(4, 3, 4\)"),
+    (jaxdl.gaussian_nll, jnp.ones((4, 3, 4)), jnp.ones((4, 3, 4)), r"^gaussian_nll: .*\[\.\.\., 2d\]"),
+    (jaxdl.gaussian_nll, jnp.ones((4, 3, 5)), jnp.ones((3, 4, 2)), r"^gaussian_nll: "),
+    (jaxdl.poisson_nll, jnp.ones((4, 1)), jnp.ones(4), "^poisson_nll: .*must match exactly"),
+    (jaxdl.mse, jnp.float32(1.0), jnp.float32(1.0), "^mse: expected a batch of predictions, got a scalar"),
 ])
 def test_shape_and_dtype_errors_name_the_problem(loss, outputs, targets, match):
     with pytest.raises(ValueError, match=match):
         loss(outputs, targets)
+
+
+@pytest.mark.parametrize("loss,support,targets", [
+    (jaxdl.binary_cross_entropy, r"in \[0, 1\]", jnp.array([0, 1, 2, 1])),
+    (jaxdl.perceptron_loss, "0 or 1", jnp.array([0, 1, -1, 1])),
+    (jaxdl.poisson_nll, "non-negative counts", jnp.array([0, 1, -1, 1])),
+])
+def test_support_errors_say_what_the_support_is(loss, support, targets):
+    message = rf"^{loss.__name__}: targets must be {support}, but 1 is not \(the first, -?\d\.0, at index 2\)\.$"
+    with pytest.raises(ValueError, match=message):
+        loss(jnp.zeros(4), targets)
+
+
+def test_heaviside_and_the_perceptron_loss_closed_form():
+    """Rosenblatt's rule as a loss: ``(H(s) - y) s`` with the error held fixed, so its
+    gradient in ``s`` is ``H(s) - y`` (0 when right, +-1 when wrong); ``H(0) = 0``."""
+    s = jnp.array([-2.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    y = jnp.array([1, 0, 1, 1, 0, 0])
+    h = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(jaxdl.heaviside(s), h)
+    np.testing.assert_allclose(jaxdl.perceptron_loss(s, y), (h - np.asarray(y)) * np.asarray(s))
+    np.testing.assert_allclose(jax.grad(lambda s: jaxdl.perceptron_loss(s, y).sum())(s), h - np.asarray(y))
+    assert jnp.all(jaxdl.perceptron_loss(s, y) >= 0)
+
+
+def test_zero_counts_are_in_the_poisson_support():
+    """``-log p(0 | rate) = rate``: zero counts are valid and give exactly ``exp(log_rate)``."""
+    log_rates = jnp.array([[-1.0, 0.0], [0.5, 2.0]])
+    np.testing.assert_allclose(jaxdl.poisson_nll(log_rates, jnp.zeros((2, 2))), jnp.exp(log_rates).sum(-1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss,make", [(jaxdl.binary_cross_entropy, _binary), (jaxdl.perceptron_loss, _binary),
+                                        (jaxdl.poisson_nll, _counts)],
+                         ids=["binary_cross_entropy", "perceptron_loss", "poisson_nll"])
+def test_integer_targets_take_the_outputs_low_precision_dtype(loss, make, key):
+    outputs, targets = make(key)
+    assert loss(outputs.astype(jnp.bfloat16), targets).dtype == jnp.bfloat16
+
+
+def test_sequences_of_binary_logits_and_gaussian_heads(key):
+    """Trailing axes beyond the batch: a ``[B, T, 1]`` logit per label ``[B, T]``; Gaussian
+    heads ``[B, T, 2d]`` for targets ``[B, T, d]`` equal the flattened ``[B * T, 2d]`` case summed."""
+    logits, labels = jax.random.normal(key, (4, 3, 1)), jax.random.bernoulli(key, 0.5, (4, 3)).astype(jnp.int32)
+    np.testing.assert_allclose(jaxdl.binary_cross_entropy(logits, labels),
+                               jaxdl.binary_cross_entropy(logits[..., 0], labels), rtol=1e-6)
+    heads, targets = jax.random.normal(key, (4, 3, 4)), jax.random.normal(jax.random.key(1), (4, 3, 2))
+    per_step = jaxdl.gaussian_nll(heads.reshape(12, 4), targets.reshape(12, 2)).reshape(4, 3)
+    np.testing.assert_allclose(jaxdl.gaussian_nll(heads, targets), per_step.sum(-1), rtol=1e-5)
 
 
 def test_penalties_skip_biases(key):

@@ -314,3 +314,42 @@ def test_eval_step_mask_ignores_padding(key):
     head = eval_step(state, jax.tree.map(lambda a: a[:3], batch))
     np.testing.assert_allclose(masked["eval_loss"], head["eval_loss"], rtol=1e-6)
     np.testing.assert_allclose(masked["eval_accuracy"], head["eval_accuracy"], rtol=1e-6)
+
+
+def test_eval_step_is_the_masked_mean_in_inference_mode(key):
+    state = _state(key)  # dropout 0.2: evaluation must not drop
+    batch = _batch(key, n=8)
+    per_example = CE(state.apply_fn({"params": state.params}, batch["x"], train=False), batch["y"])
+    eval_step = jax.jit(jaxdl.make_eval_step(CE, metrics=ACC))
+    np.testing.assert_allclose(eval_step(state, batch)["eval_loss"], per_example.mean(), rtol=1e-6)
+    one = eval_step(state, dict(batch, mask=jnp.zeros(8, jnp.float32).at[2].set(1.0)))
+    np.testing.assert_allclose(one["eval_loss"], per_example[2], rtol=1e-6)  # a count of 1 divides by 1
+    empty = eval_step(state, dict(batch, mask=jnp.zeros(8, jnp.float32)))
+    assert float(empty["eval_loss"]) == 0.0  # no examples: 0, not NaN
+
+
+def test_eval_step_over_a_device_axis_equals_the_full_batch(key):
+    """Shards holding 4 and 1 real examples: the mean divides by the global count of 5."""
+    state = _state(key)
+    batch = dict(_batch(key, n=8), mask=jnp.array([1, 1, 1, 1, 1, 0, 0, 0], jnp.float32))
+    full = jax.jit(jaxdl.make_eval_step(CE, metrics=ACC))(state, batch)
+    split = jax.jit(jax.vmap(jaxdl.make_eval_step(CE, metrics=ACC, axis_name="data"), in_axes=(None, 0),
+                             axis_name="data"))(state, jax.tree.map(lambda a: a.reshape(2, 4, *a.shape[1:]), batch))
+    for name in ("eval_loss", "eval_accuracy"):
+        np.testing.assert_allclose(split[name], [full[name]] * 2, rtol=1e-6)
+
+
+def test_batch_statistics_are_averaged_over_a_device_axis(key):
+    """Each device normalises by its own shard's statistics; the carried running statistics
+    are the mean of the devices' (``pmean``), the same on every device."""
+    state = _state(key, model=_BatchNormNet(), tx=optax.sgd(0.1))
+    batch = _batch(key, n=8)
+    shards = jax.tree.map(lambda a: a.reshape(2, 4, *a.shape[1:]), batch)
+    split, _ = jax.jit(jax.vmap(jaxdl.make_train_step(CE, axis_name="data"), in_axes=(None, 0, None),
+                                axis_name="data"))(state, shards, key)
+    one_step = jax.jit(jaxdl.make_train_step(CE))
+    per_shard = [one_step(state, jax.tree.map(lambda a: a[i], shards), key)[0].model_state for i in range(2)]
+    expected = jax.tree.map(lambda a, b: (a + b) / 2, *per_shard)
+    assert _max_diff(per_shard[0], per_shard[1]) > 1e-3  # the shards' statistics do differ
+    for i in range(2):
+        assert _max_diff(jax.tree.map(lambda a: a[i], split.model_state), expected) <= 1e-6

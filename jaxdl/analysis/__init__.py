@@ -1,5 +1,6 @@
 """Analysis tools: the lectures' theory as functions (parameter counts, linear regions,
-backpropagation by hand, the maximum-likelihood table) and optimisation test functions."""
+backpropagation by hand, the maximum-likelihood table), loss landscapes and Hessian
+curvature, and optimisation test functions."""
 
 from jaxdl.analysis._backprop import (
     Box,
@@ -18,6 +19,22 @@ from jaxdl.analysis._backprop import (
     tanh_box,
 )
 from jaxdl.analysis._approximation import fit_shallow, relu_interpolant
+from jaxdl.analysis._hessian import (
+    SpectralDensity,
+    TraceEstimate,
+    hessian_density,
+    hessian_eigenvalues,
+    hessian_trace,
+    hvp,
+)
+from jaxdl.analysis._landscape import (
+    TrajectoryPCA,
+    dataset_loss,
+    interpolate,
+    loss_surface,
+    random_direction,
+    trajectory_pca,
+)
 from jaxdl.analysis._likelihood import RECIPES, Recipe
 from jaxdl.analysis._param_counts import deep_param_count, mlp_param_count, shallow_param_count
 from jaxdl.analysis._regions import (
@@ -52,6 +69,8 @@ __all__ = [
     "Box", "GradCheck", "backward", "check_gradients", "dropout_box", "dropout_mask", "forward", "linear_box",
     "loss_and_grad", "mlp_boxes", "relu_box", "sigmoid_box", "softmax_cross_entropy_box", "tanh_box",
     "RECIPES", "Recipe",
+    "SpectralDensity", "TraceEstimate", "hessian_density", "hessian_eigenvalues", "hessian_trace", "hvp",
+    "TrajectoryPCA", "dataset_loss", "interpolate", "loss_surface", "random_direction", "trajectory_pca",
     "deep_param_count", "mlp_param_count", "shallow_param_count",
     "GridRegions", "LineRegions", "activation_patterns", "deep_region_lower_bound", "deep_region_upper_bound",
     "dense_layers", "regions_along_line", "regions_on_grid", "shallow_region_bound", "shallow_regions_in_box",
