@@ -130,6 +130,14 @@ def test_train_step_benchmark_quick(tmp_path):
     assert result["jaxdl_over_bare"] == result["jaxdl_steps_per_second"] / result["bare_steps_per_second"] > 0
 
 
+def test_landscape_benchmark_quick(tmp_path):
+    stdout = _run("benchmarks/landscape.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "landscape.json").read_text())
+    assert result["points"] == 49 and result["max_abs_difference"] <= 1e-4
+    assert result["speedup"] == result["loop_seconds"] / result["jaxdl_seconds"] > 0
+    assert "points/s" in stdout
+
+
 def test_test_functions_benchmark_quick(tmp_path):
     _run("benchmarks/test_functions.py", "--quick", "--out", tmp_path)
     result = json.loads((tmp_path / "test_functions.json").read_text())
@@ -271,6 +279,17 @@ THEORY_EXPERIMENTS = [
      lambda r: r["symmetry"]["zeros"]["distinct_units"] == [1, 1] and r["symmetry"]["glorot_uniform"]["distinct_units"] == [32, 32]),
     ("gd_vs_sgd", "gd_vs_sgd.json", ["gd_vs_sgd.png"],
      lambda r: r["by_batch_size"]["200"]["fraction_in_good_minimum"] == 0.0),
+    ("loss_landscape", "loss_landscape.json",
+     ["surface_skip.png", "surface_noskip.png", "trajectory.png", "hessian_density.png", "batch_interpolation.png",
+      "batch_slices.png"],
+     lambda r: all(r["skips"][k]["top_eigenvalues"][0] >= r["skips"][k]["top_eigenvalues"][1] for k in ("skip", "noskip"))
+     and r["skips"]["skip"]["param_count"] == r["skips"]["noskip"]["param_count"]
+     and len(r["skips"]["skip"]["trajectory"]["coords"]) == 3
+     and r["skips"]["skip"]["trajectory"]["coords"][-1] == [0.0, 0.0]
+     and len(r["batch_size"]["interpolation"]["train loss"]) == 41
+     # alpha = 0 and 1 (entries 10 and 30) are the two minima themselves
+     and abs(r["batch_size"]["interpolation"]["train loss"][10] - r["batch_size"]["small"]["train_loss"]) < 1e-4
+     and abs(r["batch_size"]["interpolation"]["train loss"][30] - r["batch_size"]["large"]["train_loss"]) < 1e-4),
 ]
 
 

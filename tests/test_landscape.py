@@ -170,3 +170,17 @@ def test_surface_of_a_trained_model_has_its_minimum_near_the_centre(key):
     surface = loss_surface(loss, state.params, (d1, d2), coords)
     assert int(jnp.argmin(surface)) == 12  # the centre of the 5x5 grid
     np.testing.assert_allclose(surface[12], loss(state.params), rtol=1e-5)
+
+
+def test_plots_write_pngs(tmp_path):
+    from jaxdl.plotting import plot_curves, plot_spectral_density, plot_surface
+
+    a, b = np.linspace(-1, 1, 6), np.linspace(-1, 1, 5)
+    losses = (a[:, None] ** 2 + 2 * b[None] ** 2 + 0.1).ravel()
+    path = plot_surface(a, b, losses, tmp_path / "s.png", trajectory=np.array([[0.8, 0.6], [0.3, 0.2], [0.0, 0.0]]))
+    assert path.endswith("s.png") and (tmp_path / "s.png").stat().st_size > 5_000
+    with pytest.raises(ValueError):  # 30 losses cannot fill a 6 x 4 grid
+        plot_surface(a, b[:4], losses, tmp_path / "bad.png")
+    plot_curves(a, {"x^2": a**2, "x^4": a**4}, tmp_path / "c.png", log=False)
+    plot_spectral_density({"q": (np.linspace(0, 1, 50), np.exp(-np.linspace(0, 1, 50)))}, tmp_path / "d.png")
+    assert (tmp_path / "c.png").stat().st_size > 5_000 and (tmp_path / "d.png").stat().st_size > 5_000

@@ -24,6 +24,7 @@ parameters.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -95,6 +96,19 @@ def _lanczos(matvec, n: int, m: int, key: jax.Array, v0: jax.Array | None = None
     return alphas, betas[:-1], basis
 
 
+@functools.lru_cache(maxsize=8)  # holds the loss (and the data it closes over): a few only
+def _lanczos_program(loss_fn, n: int, m: int):
+    """The compiled ``(params, key) -> (alphas [m], betas [m - 1])`` of ``loss_fn``'s Hessian,
+    cached on the function: the eigenvalues and every probe of the density share one program."""
+    @jax.jit
+    def program(params, key):
+        matvec, _ = _flat_matvec(loss_fn, params)
+        alphas, betas, _ = _lanczos(matvec, n, m, key)
+        return alphas, betas
+
+    return program
+
+
 def _tridiagonal(alphas: jax.Array, betas: jax.Array) -> jax.Array:
     return jnp.diag(alphas) + jnp.diag(betas, 1) + jnp.diag(betas, -1)
 
@@ -127,14 +141,8 @@ def hessian_eigenvalues(loss_fn: Callable[[Any], jax.Array], params, *, k: int =
     if k > n:
         raise ValueError(f"hessian_eigenvalues: k={k} exceeds the number of parameters, {n}.")
     m = _iterations("hessian_eigenvalues", num_iters, n, k)
-
-    @jax.jit
-    def top(params, key):
-        matvec, _ = _flat_matvec(loss_fn, params)
-        alphas, betas, _ = _lanczos(matvec, n, m, key)
-        return jnp.linalg.eigvalsh(_tridiagonal(alphas, betas))[::-1][:k]
-
-    return top(params, as_key(key))
+    alphas, betas = _lanczos_program(loss_fn, n, m)(params, as_key(key))
+    return jnp.linalg.eigvalsh(_tridiagonal(alphas, betas))[::-1][:k]
 
 
 class TraceEstimate(NamedTuple):
@@ -164,7 +172,13 @@ def hessian_trace(loss_fn: Callable[[Any], jax.Array], params, *, key: jax.Array
     num_probes = positive_int("hessian_trace: num_probes", num_probes)
     chunk_size = positive_int("hessian_trace: chunk_size", chunk_size)
     _, n = _flat_matvec(loss_fn, params)
+    s = _hutchinson_program(loss_fn, n, num_probes, min(chunk_size, num_probes))(params, as_key(key))
+    std_error = jnp.std(s, ddof=1) / jnp.sqrt(num_probes) if num_probes > 1 else jnp.float32(jnp.nan)
+    return TraceEstimate(jnp.mean(s), std_error, s)
 
+
+@functools.lru_cache(maxsize=8)  # holds the loss (and the data it closes over): a few only
+def _hutchinson_program(loss_fn, n: int, num_probes: int, chunk_size: int):
     @jax.jit
     def samples(params, key):
         matvec, _ = _flat_matvec(loss_fn, params)
@@ -173,11 +187,9 @@ def hessian_trace(loss_fn: Callable[[Any], jax.Array], params, *, key: jax.Array
             z = jax.random.rademacher(probe_key, (n,), jnp.float32)
             return jnp.vdot(z, matvec(z))
 
-        return jax.lax.map(quadratic_form, jax.random.split(key, num_probes), batch_size=min(chunk_size, num_probes))
+        return jax.lax.map(quadratic_form, jax.random.split(key, num_probes), batch_size=chunk_size)
 
-    s = samples(params, as_key(key))
-    std_error = jnp.std(s, ddof=1) / jnp.sqrt(num_probes) if num_probes > 1 else jnp.float32(jnp.nan)
-    return TraceEstimate(jnp.mean(s), std_error, s)
+    return samples
 
 
 class SpectralDensity(NamedTuple):
@@ -217,19 +229,13 @@ def hessian_density(loss_fn: Callable[[Any], jax.Array], params, *, key: jax.Arr
     num_points = positive_int("hessian_density: num_points", num_points)
     _, n = _flat_matvec(loss_fn, params)
     m = _iterations("hessian_density", num_iters, n)
-
-    @jax.jit
-    def quadrature(params, keys):
-        matvec, _ = _flat_matvec(loss_fn, params)
-
-        def one(probe_key):
-            alphas, betas, _ = _lanczos(matvec, n, m, probe_key)
-            nodes, vectors = jnp.linalg.eigh(_tridiagonal(alphas, betas))
-            return nodes, vectors[0] ** 2
-
-        return jax.lax.map(one, keys)
-
-    nodes, weights = (np.asarray(a, np.float64) for a in quadrature(params, jax.random.split(as_key(key), num_probes)))
+    program, nodes, weights = _lanczos_program(loss_fn, n, m), [], []
+    for probe_key in jax.random.split(as_key(key), num_probes):  # one compiled program, run per probe
+        alphas, betas = program(params, probe_key)
+        theta, vectors = np.linalg.eigh(np.asarray(_tridiagonal(alphas, betas), np.float64))
+        nodes.append(theta)
+        weights.append(vectors[0] ** 2)
+    nodes, weights = np.stack(nodes), np.stack(weights)
     spread = float(nodes.max() - nodes.min())
     sigma = (0.01 * spread if spread > 0 else 1e-3) if sigma is None else float(sigma)
     if not sigma > 0:

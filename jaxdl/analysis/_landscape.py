@@ -17,6 +17,7 @@ parameters: build it with ``dataset_loss`` to average a model's loss over a data
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
@@ -133,7 +134,10 @@ def loss_surface(loss_fn: Callable[[Any], jax.Array], params, directions, coords
     return _surface(loss_fn, min(chunk_size, coords.shape[0]))(params, directions, coords)
 
 
+@functools.lru_cache(maxsize=8)  # holds the loss (and the data it closes over): a few only
 def _surface(loss_fn, chunk_size: int):
+    # Cached on the function: a second surface of the same loss (another grid, other
+    # directions of the same shapes) reuses the compiled program.
     @jax.jit
     def surface(params, directions, coords):
         def at(c):
