@@ -25,7 +25,6 @@ Writes ``surface_skip.png``, ``surface_noskip.png``, ``trajectory.png``,
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
