@@ -8,8 +8,8 @@ surface is its mean test loss over ``--eval-examples`` fixed examples at
 ``theta + a d1 + b d2`` for ``a, b`` on a 51x51 grid over ``[-1, 1]`` (Li et al. 2018), with
 filter-normalised directions. Two ways, timed in alternating rounds in one process:
 
-* ``jaxdl``: ``jaxdl.loss_surface``, the whole grid as one XLA program (``lax.map`` over
-  chunks of ``--chunk-size`` points, each chunk under ``vmap``);
+* ``jaxdl``: ``jaxdl.loss_surface``, the whole grid as one XLA program (``lax.map`` over the
+  points, ``--chunk-size`` of them at a time under ``vmap``: 1 by default);
 * ``loop``: what tomgoldstein/loss-landscape and loss-landscapes do, one point at a time: move
   the parameters on the host, then evaluate the (jit-compiled) data-set loss there and read
   the number back.
@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
     p.add_argument("--grid", type=int, default=51, help="points per axis")
     p.add_argument("--eval-examples", type=int, default=1000)
     p.add_argument("--train-steps", type=int, default=3000)
-    p.add_argument("--chunk-size", type=int, default=64)
+    p.add_argument("--chunk-size", type=int, default=1)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", default="runs/benchmarks")
     p.add_argument("--quick", action="store_true")

@@ -9,9 +9,9 @@ not depend on the scale invariance of ReLU networks (a layer's weights can be sc
 ``c`` and the next by ``1/c`` without changing the function). The 1D interpolation
 ``L((1 - a) theta_a + a theta_b)`` is Goodfellow, Vinyals & Saxe (ICLR 2015).
 
-Here every grid point is one member of a ``jax.lax.map`` over the coordinates, batched into
-chunks that ``jax.vmap`` evaluates together: the whole surface is one XLA program (the anchors
-evaluate one point at a time). ``loss_fn(params) -> scalar`` is any function of the
+Here every grid point is one iteration of a ``jax.lax.map`` over the coordinates (optionally
+in chunks that ``jax.vmap`` evaluates together): the whole surface is one XLA program, with no
+round trip to Python per point (the anchors evaluate one point at a time from Python). ``loss_fn(params) -> scalar`` is any function of the
 parameters: build it with ``dataset_loss`` to average a model's loss over a data set.
 """
 
@@ -113,7 +113,7 @@ def _directions_and_coords(params, directions, coords) -> tuple[tuple, jax.Array
 
 
 def loss_surface(loss_fn: Callable[[Any], jax.Array], params, directions, coords, *,
-                 chunk_size: int = 64) -> jax.Array:
+                 chunk_size: int = 1) -> jax.Array:
     """Losses at ``params + a d1`` (1D) or ``params + a d1 + b d2`` (2D), as one compiled program.
 
     Args:
@@ -124,6 +124,10 @@ def loss_surface(loss_fn: Callable[[Any], jax.Array], params, directions, coords
       coords: ``[N]`` values of ``a``, or ``[N, 2]`` pairs ``(a, b)``; a 51x51 grid over
         ``[-1, 1]^2`` is Li et al.'s plot.
       chunk_size: grid points evaluated together under ``jax.vmap``; memory grows with it.
+        The default 1 runs them one after another inside the one program: on a CPU that is
+        as fast as any chunk for dense layers and about twice as fast for convolutions
+        (vmapping a convolution over its kernels makes it a grouped convolution); see
+        ``benchmarks/REPORT.md``. On an accelerator, larger chunks can fill the device.
 
     Returns:
       ``[N]`` float32 losses, in the order of ``coords``.
@@ -150,7 +154,7 @@ def _surface(loss_fn, chunk_size: int):
     return surface
 
 
-def interpolate(loss_fn: Callable[[Any], jax.Array], params_a, params_b, alphas, *, chunk_size: int = 64) -> jax.Array:
+def interpolate(loss_fn: Callable[[Any], jax.Array], params_a, params_b, alphas, *, chunk_size: int = 1) -> jax.Array:
     """Losses along the line ``(1 - a) params_a + a params_b`` (Goodfellow et al. 2015).
 
     ``a = 0`` is ``params_a``, ``a = 1`` is ``params_b``; Li et al. plot ``a`` in
