@@ -133,6 +133,9 @@ def test_binary_cross_entropy_accepts_one_unit_logits(key):
     (jaxdl.perceptron_loss, jnp.ones((4, 2)), jnp.ones(4), "^perceptron_loss: .*must match exactly"),
     (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones((4, 1), jnp.int32), "integer labels of shape"),
     (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones(4), "integer class indices"),
+    (jaxdl.softmax_cross_entropy, jnp.ones((4, 3)), jnp.ones(5, jnp.int32), r"integer labels of shape \(4,\), got \(5,\)"),
+    (jaxdl.softmax_cross_entropy, jnp.ones((4, 2, 3)), jnp.ones((4, 3), jnp.int32),
+     r"integer labels of shape \(4, 2\), got \(4, 3\)"),
     (jaxdl.gaussian_nll, jnp.ones((4, 3)), jnp.ones((4, 2)), "^gaussian_nll: .*mean and log-variance"),
     (jaxdl.gaussian_nll, jnp.ones((4, 3, 4)), jnp.ones((4, 2, 2)), r"^gaussian_nll: .*got outputs \(4, 3, 4\)"),
     (jaxdl.gaussian_nll, jnp.ones((4, 3, 4)), jnp.ones((4, 3, 4)), r"^gaussian_nll: .*\[\.\.\., 2d\]"),
@@ -149,11 +152,19 @@ def test_shape_and_dtype_errors_name_the_problem(loss, outputs, targets, match):
     (jaxdl.binary_cross_entropy, r"in \[0, 1\]", jnp.array([0, 1, 2, 1])),
     (jaxdl.perceptron_loss, "0 or 1", jnp.array([0, 1, -1, 1])),
     (jaxdl.poisson_nll, "non-negative counts", jnp.array([0, 1, -1, 1])),
+    (jaxdl.softmax_cross_entropy, r"class labels in \[0, 4\) for 4 logits", jnp.array([0, 1, -1, 1])),
 ])
 def test_support_errors_say_what_the_support_is(loss, support, targets):
-    message = rf"^{loss.__name__}: targets must be {support}, but 1 is not \(the first, -?\d\.0, at index 2\)\.$"
+    outputs = jnp.zeros((4, 4)) if loss is jaxdl.softmax_cross_entropy else jnp.zeros(4)
+    message = rf"^{loss.__name__}: targets must be {support}, but 1 is not \(the first, -?\d(\.0)?, at index 2\)\.$"
     with pytest.raises(ValueError, match=message):
-        loss(jnp.zeros(4), targets)
+        loss(outputs, targets)
+
+
+def test_support_errors_locate_a_target_in_a_sequence():
+    counts = jnp.zeros((3, 4)).at[1, 2].set(-2.0).at[2, 0].set(-1.0)
+    with pytest.raises(ValueError, match=r"but 2 are not \(the first, -2\.0, at index \(1, 2\)\)\.$"):
+        jaxdl.poisson_nll(jnp.zeros((3, 4)), counts)
 
 
 def test_heaviside_and_the_perceptron_loss_closed_form():
@@ -180,6 +191,13 @@ def test_zero_counts_are_in_the_poisson_support():
 def test_integer_targets_take_the_outputs_low_precision_dtype(loss, make, key):
     outputs, targets = make(key)
     assert loss(outputs.astype(jnp.bfloat16), targets).dtype == jnp.bfloat16
+
+
+def test_softmax_cross_entropy_over_a_sequence_equals_optax(key):
+    """Logits ``[B, T, C]`` for labels ``[B, T]``: the classes are the last axis, not the second."""
+    logits, labels = 3 * jax.random.normal(key, (4, 5, 3)), jax.random.randint(key, (4, 5), 0, 3)
+    np.testing.assert_allclose(jaxdl.softmax_cross_entropy(logits, labels),
+                               optax.softmax_cross_entropy_with_integer_labels(logits, labels), rtol=1e-6)
 
 
 def test_sequences_of_binary_logits_and_gaussian_heads(key):

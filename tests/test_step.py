@@ -353,3 +353,34 @@ def test_batch_statistics_are_averaged_over_a_device_axis(key):
     assert _max_diff(per_shard[0], per_shard[1]) > 1e-3  # the shards' statistics do differ
     for i in range(2):
         assert _max_diff(jax.tree.map(lambda a: a[i], split.model_state), expected) <= 1e-6
+
+
+def test_a_masked_batch_is_a_step_on_its_real_examples(key):
+    """Padding rows (masked out, filled with other data) change nothing: the step on 5 real
+    of 8 rows equals the step on those 5 rows alone, in parameters and in every metric; one
+    real example is a batch of one (the count is clamped at 1 only when it is 0)."""
+    state = _state(key, model=jaxdl.MLP(features=(16, 3)), tx=optax.sgd(0.5))
+    batch = _batch(jax.random.key(9), n=8)
+    step = jax.jit(jaxdl.make_train_step(CE, metrics=ACC))
+    for real in (5, 1):
+        mask = (jnp.arange(8) < real).astype(jnp.float32)
+        padded, padded_metrics = step(state, dict(batch, mask=mask), key)
+        alone, alone_metrics = step(state, jax.tree.map(lambda a: a[:real], batch), key)
+        assert _max_diff(padded.params, alone.params) <= 1e-6
+        for name in ("train_loss", "train_accuracy"):
+            np.testing.assert_allclose(padded_metrics[name], alone_metrics[name], rtol=1e-6, atol=1e-7)
+
+
+def test_the_composed_step_reports_no_norms_unless_asked(key):
+    state, batch = _state(key), _batch(key)
+    _, metrics = jax.jit(jaxdl.gradient_step(jaxdl.loss_gradients(CE)))(state, batch, key)
+    assert set(metrics) == {"train_loss"}
+
+
+def test_microbatched_names_its_argument_and_the_batch_norm_problem(key):
+    with pytest.raises(ValueError, match="^microbatched: num must be >= 1, got 0"):
+        jaxdl.microbatched(jaxdl.loss_gradients(CE), 0)
+    step = jaxdl.gradient_step(jaxdl.microbatched(jaxdl.loss_gradients(CE), 2))
+    with pytest.raises(ValueError, match=r"keeps \['batch_stats'\] \(e\.g\. batch statistics\), which each micro-batch "
+                                         r"would compute on its own examples; use microbatches=1\.$"):
+        step(_state(key, model=_BatchNormNet()), _batch(key, n=8), key)
