@@ -165,6 +165,9 @@ def test_support_errors_locate_a_target_in_a_sequence():
     counts = jnp.zeros((3, 4)).at[1, 2].set(-2.0).at[2, 0].set(-1.0)
     with pytest.raises(ValueError, match=r"but 2 are not \(the first, -2\.0, at index \(1, 2\)\)\.$"):
         jaxdl.poisson_nll(jnp.zeros((3, 4)), counts)
+    # Classes are the last axis, not the second: 5 time steps, 3 classes, label 3 is outside.
+    with pytest.raises(ValueError, match=r"class labels in \[0, 3\) for 3 logits, but 1 is not \(the first, 3, at index \(1, 4\)\)\.$"):
+        jaxdl.softmax_cross_entropy(jnp.zeros((2, 5, 3)), jnp.zeros((2, 5), jnp.int32).at[1, 4].set(3))
 
 
 def test_heaviside_and_the_perceptron_loss_closed_form():

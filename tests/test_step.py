@@ -384,3 +384,47 @@ def test_microbatched_names_its_argument_and_the_batch_norm_problem(key):
     with pytest.raises(ValueError, match=r"keeps \['batch_stats'\] \(e\.g\. batch statistics\), which each micro-batch "
                                          r"would compute on its own examples; use microbatches=1\.$"):
         step(_state(key, model=_BatchNormNet()), _batch(key, n=8), key)
+
+
+def test_a_step_is_plain_sgd_on_the_mean_loss_with_the_mean_metrics(key):
+    """Absolute, not relative: one SGD step on a batch (of 3, and a masked batch with 1 real
+    example) moves the parameters by ``-lr * grad`` of the mean loss written out here, and the
+    metrics are the means of the per-example values (a count of 1 divides by 1)."""
+    lr, state = 0.5, _state(key, model=jaxdl.MLP(features=(16, 3)), tx=optax.sgd(0.5))
+    batch = _batch(jax.random.key(4), n=4)
+    step = jax.jit(jaxdl.make_train_step(CE, metrics=ACC))
+    for real in (3, 1):
+        rows = jax.tree.map(lambda a: a[:real], batch)
+
+        def mean_loss(params):
+            return jnp.mean(CE(state.apply_fn({"params": params}, rows["x"]), rows["y"]))
+
+        expected = jax.tree.map(lambda p, g: p - lr * g, state.params, jax.grad(mean_loss)(state.params))
+        for b in (rows, dict(batch, mask=(jnp.arange(4) < real).astype(jnp.float32))):
+            new, metrics = step(state, b, key)
+            assert _max_diff(new.params, expected) <= 1e-6
+            logits = state.apply_fn({"params": state.params}, rows["x"])
+            np.testing.assert_allclose(metrics["train_loss"], mean_loss(state.params), rtol=1e-6)
+            np.testing.assert_allclose(metrics["train_accuracy"], jaxdl.accuracy(logits, rows["y"]).mean(), rtol=1e-6)
+
+
+class _BatchNormDropoutNet(nn.Module):
+    @nn.compact
+    def __call__(self, x, *, train=False):
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.5)(nn.Dense(8)(x))
+        return nn.Dense(3)(nn.Dropout(0.5, deterministic=not train)(nn.relu(x)))
+
+
+def test_batch_norm_with_dropout_trains_on_the_step_key_and_evaluates_on_running_statistics(key):
+    """Training mode gets both the mutable statistics and the dropout key (two keys, two
+    updates); evaluation uses the running statistics, without dropout, and changes nothing."""
+    state = _state(key, model=_BatchNormDropoutNet(), tx=optax.sgd(0.1), d=5)
+    batch = _batch(key, n=8)
+    step = jax.jit(jaxdl.make_train_step(CE))
+    (a, _), (b, _) = step(state, batch, jax.random.key(1)), step(state, batch, jax.random.key(2))
+    assert _max_diff(a.params, b.params) > 1e-4
+    assert _max_diff(a.model_state, state.model_state) > 1e-4
+    variables = {"params": a.params, **a.model_state}
+    per_example = CE(a.apply_fn(variables, batch["x"], train=False), batch["y"])
+    metrics = jax.jit(jaxdl.make_eval_step(CE))(a, batch)
+    np.testing.assert_allclose(metrics["eval_loss"], per_example.mean(), rtol=1e-6)
