@@ -4,7 +4,7 @@ Pure-function Flax (linen) models and optax optimizers, combined by jit-compiled
 pmap-friendly train steps. The top level holds what a researcher uses: ``jaxdl.MLP``,
 ``jaxdl.softmax_cross_entropy``, ``jaxdl.make_train_step``, ``jaxdl.fit``, ... Namespaces:
 ``jaxdl.models``, ``jaxdl.data``, ``jaxdl.optim``, ``jaxdl.sweep``, ``jaxdl.analysis``,
-``jaxdl.plotting``, and ``jaxdl.cpu`` (XLA:CPU compiler options and kernels, off the top level).
+``jaxdl.plotting``, ``jaxdl.robust``, and ``jaxdl.cpu`` (XLA:CPU compiler options and kernels, off the top level).
 
 Implementation lives in private modules (``jaxdl/_*.py``); every public name is re-exported
 here or in its namespace's ``__init__``.
@@ -15,6 +15,7 @@ from jaxdl import cpu as cpu
 from jaxdl import data as data
 from jaxdl import models as models
 from jaxdl import optim as optim
+from jaxdl import robust as robust
 from jaxdl import sweep as sweep
 # analysis
 from jaxdl.analysis import check_gradients as check_gradients
@@ -76,6 +77,12 @@ from jaxdl._metrics import accuracy as accuracy
 from jaxdl._metrics import confusion_matrix as confusion_matrix
 from jaxdl._pytrees import near_zero_fraction as near_zero_fraction
 from jaxdl._pytrees import param_count as param_count
+# robustness
+from jaxdl.robust import adversarial as adversarial
+from jaxdl.robust import fgsm as fgsm
+from jaxdl.robust import margin_loss as margin_loss
+from jaxdl.robust import pgd as pgd
+from jaxdl.robust import robust_accuracy as robust_accuracy
 # models
 from jaxdl.models import ACTIVATIONS as ACTIVATIONS
 from jaxdl.models import KERNEL_INITS as KERNEL_INITS
