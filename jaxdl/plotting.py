@@ -10,6 +10,7 @@ from jaxdl._plotting import plot_examples as plot_examples
 from jaxdl._landscape_plotting import plot_surface as plot_surface
 from jaxdl._landscape_plotting import plot_curves as plot_curves
 from jaxdl._landscape_plotting import plot_spectral_density as plot_spectral_density
+from jaxdl._robust_plotting import plot_adversarial_examples as plot_adversarial_examples
 
 __all__ = [
     "save_figure",
@@ -21,4 +22,5 @@ __all__ = [
     "plot_surface",
     "plot_curves",
     "plot_spectral_density",
+    "plot_adversarial_examples",
 ]

@@ -138,6 +138,14 @@ def test_landscape_benchmark_quick(tmp_path):
     assert "points/s" in stdout
 
 
+def test_attacks_benchmark_quick(tmp_path):
+    stdout = _run("benchmarks/attacks.py", "--quick", "--no-torch", "--out", tmp_path)
+    result = json.loads((tmp_path / "attacks.json").read_text())
+    assert result["images"] == 64 and set(result["pgd40_seconds"]) == {"jaxdl"}
+    assert result["budgets_speedup"] == result["budget_seconds"]["separate_calls"] / result["budget_seconds"]["one_program"]
+    assert "images/s" in stdout
+
+
 def test_test_functions_benchmark_quick(tmp_path):
     _run("benchmarks/test_functions.py", "--quick", "--out", tmp_path)
     result = json.loads((tmp_path / "test_functions.json").read_text())
@@ -290,6 +298,10 @@ THEORY_EXPERIMENTS = [
      # alpha = 0 and 1 (entries 10 and 30) are the two minima themselves
      and abs(r["batch_size"]["interpolation"]["train loss"][10] - r["batch_size"]["small"]["train_loss"]) < 1e-4
      and abs(r["batch_size"]["interpolation"]["train loss"][30] - r["batch_size"]["large"]["train_loss"]) < 1e-4),
+    ("adversarial", "adversarial.json", ["curves.png", "examples_standard.png", "examples_robust.png"],
+     lambda r: r["eps"] == [0.0, 0.1, 0.3] and r["num_attacked"] == 64
+     and all(r[n]["fgsm"][0] == r[n]["pgd"][0] for n in ("standard", "robust"))  # eps 0: the clean accuracy
+     and all(a >= b for n in ("standard", "robust") for k in ("fgsm", "pgd") for a, b in zip(r[n][k], r[n][k][1:]))),
 ]
 
 

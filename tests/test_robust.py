@@ -204,6 +204,20 @@ def test_adversarial_training_steps_on_the_attacked_batch():
     np.testing.assert_allclose(metrics["train_loss"], grads.metrics["train_loss"], rtol=1e-6)
 
 
+def test_the_training_budget_follows_its_schedule():
+    """``eps=schedule`` hands the attack ``eps(state.step)``: at step 0 of a ramp from 0 the
+    step is the plain step; at step 5 of 10 the attack moves by 0.5."""
+    state, batch, key = _state(), _batch(), jax.random.key(1)
+    attack = lambda logits_fn, x, y, *, eps: x + eps
+    step = jax.jit(jaxdl.gradient_step(jaxdl.adversarial(jaxdl.loss_gradients(CE), attack,
+                                                         eps=optax.linear_schedule(0.0, 1.0, 10))))
+    for at, shift in ((0, 0.0), (5, 0.5)):
+        s = state.replace(step=jnp.asarray(at, jnp.int32))
+        rng = jax.random.split(jax.random.fold_in(key, at))[1]
+        grads = jaxdl.loss_gradients(CE)(s, {**batch, "x": batch["x"] + shift}, rng, jnp.float32(8))
+        assert _max_diff(step(s, batch, key)[0].params, s.apply_gradients(grads=grads.grads).params) <= 1e-6
+
+
 def test_pgd_training_follows_the_gradient_at_the_pgd_examples():
     state, batch = _state(tx=optax.sgd(1.0)), _batch()
     attack = functools.partial(jaxdl.pgd, eps=0.2, steps=5, random_start=False)
@@ -249,3 +263,18 @@ def test_adversarial_training_runs_in_fit_and_makes_the_model_more_robust():
                                            clip=(lo, hi), key=jax.random.key(3))
     assert float(runs["plain"][0]) > 0.9
     assert float(runs["adversarial"][1]) > float(runs["plain"][1]) + 0.05
+
+
+def test_robust_accuracy_reuses_its_compiled_program():
+    traces = []
+
+    def logits_fn(x):
+        traces.append(1)  # runs only while tracing
+        return linear_logits(x)
+
+    x, y = _linear_data(16)
+    first = jaxdl.robust_accuracy(logits_fn, x, y, eps=[0.0, 0.1], attack="fgsm", clip=None, batch_size=8)
+    count = len(traces)
+    second = jaxdl.robust_accuracy(logits_fn, x[::-1], y[::-1], eps=[0.05, 0.1], attack="fgsm", clip=None, batch_size=8)
+    assert len(traces) == count  # other budgets, other data, same shapes: no new trace
+    assert float(second[1]) == float(first[1]) and float(second[0]) >= float(first[1])

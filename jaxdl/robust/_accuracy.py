@@ -3,6 +3,7 @@ vmapped over the budgets, in batches over a data set."""
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import jax
@@ -34,13 +35,13 @@ def _budgets(eps) -> np.ndarray:
     return e.astype(np.float32)
 
 
-def _robust_counts(logits_fn: LogitsFn, attack: Callable, eps: jax.Array, with_key: bool, kwargs: dict):
-    """``(x [B, ...], y [B], mask [B], key) -> [E]`` robust examples per budget.
+def _robust_counts(logits_fn: LogitsFn, attack: Callable, with_key: bool, kwargs: dict):
+    """``(x [B, ...], y [B], mask [B], eps [E], key) -> [E]`` robust examples per budget.
 
     An example counts as robust at ``eps_i`` only if it is classified correctly clean and
     under the attack at every ``eps_j <= eps_i``: a perturbation found within a smaller ball
     lies in every larger one, so the accuracy never increases with ``eps``."""
-    def counts(x, y, mask, key):
+    def counts(x, y, mask, eps, key):
         def correct_at(e, k):
             extra = {"key": k} if with_key else {}
             x_adv = attack(logits_fn, x, y, eps=e, **kwargs, **extra)
@@ -51,7 +52,21 @@ def _robust_counts(logits_fn: LogitsFn, attack: Callable, eps: jax.Array, with_k
         within = eps[None, :] <= eps[:, None]  # [E_i, E_j]: eps_j <= eps_i
         robust = clean[None] & jnp.all(jnp.where(within[:, :, None], correct[None], True), axis=1)
         return jnp.sum(robust * mask[None], axis=1)
-    return counts
+    return jax.jit(counts)
+
+
+@functools.lru_cache(maxsize=8)  # holds logits_fn (and the variables it closes over): a few only
+def _cached_program(logits_fn, attack, with_key: bool, kwargs: tuple):
+    # A second call with the same function and attack settings (other budgets of the same
+    # count, other data of the same batch size) reuses the compiled program.
+    return _robust_counts(logits_fn, attack, with_key, dict(kwargs))
+
+
+def _program(logits_fn, attack, with_key: bool, kwargs: dict):
+    try:
+        return _cached_program(logits_fn, attack, with_key, tuple(sorted(kwargs.items())))
+    except TypeError:  # an unhashable argument (e.g. an array): compile for this call only
+        return _robust_counts(logits_fn, attack, with_key, kwargs)
 
 
 def robust_accuracy(logits_fn: LogitsFn, x, y, *, eps: Sequence[float], attack="pgd", batch_size: int = 256,
@@ -89,12 +104,11 @@ def robust_accuracy(logits_fn: LogitsFn, x, y, *, eps: Sequence[float], attack="
     if takes_key and key is None and (attack is not pgd or attack_kwargs.get("random_start", True)):
         raise ValueError("robust_accuracy: this attack draws random numbers; pass key=jax.random.key(seed).")
     key = as_key(key) if key is not None else jax.random.key(0)
-    program = jax.jit(_robust_counts(logits_fn, attack, jnp.asarray(budgets), takes_key and key is not None,
-                                     attack_kwargs))
+    program = _program(logits_fn, attack, takes_key, attack_kwargs)
     n, total = x.shape[0], jnp.zeros(budgets.shape, jnp.float32)
     for i, start in enumerate(tqdm(range(0, n, batch_size), disable=not progress, desc="robust accuracy")):
         rows = np.arange(start, start + batch_size)
         mask = jnp.asarray(rows < n, jnp.float32)
         rows = np.where(rows < n, rows, start)  # pad with a real row, masked out
-        total = total + program(x[rows], y[rows], mask, jax.random.fold_in(key, i))
+        total = total + program(x[rows], y[rows], mask, jnp.asarray(budgets), jax.random.fold_in(key, i))
     return total / n
