@@ -24,7 +24,13 @@ from jaxdl.analysis import deep_param_count as deep_param_count
 from jaxdl.analysis import hessian_density as hessian_density
 from jaxdl.analysis import hessian_eigenvalues as hessian_eigenvalues
 from jaxdl.analysis import hessian_trace as hessian_trace
+from jaxdl.analysis import grad_cam as grad_cam
+from jaxdl.analysis import integrated_gradients as integrated_gradients
 from jaxdl.analysis import interpolate as interpolate
+from jaxdl.analysis import layer_activation as layer_activation
+from jaxdl.analysis import maximize_activation as maximize_activation
+from jaxdl.analysis import saliency as saliency
+from jaxdl.analysis import smoothgrad as smoothgrad
 from jaxdl.analysis import loss_surface as loss_surface
 from jaxdl.analysis import random_direction as random_direction
 from jaxdl.analysis import trajectory_pca as trajectory_pca

@@ -11,6 +11,9 @@ from jaxdl._landscape_plotting import plot_surface as plot_surface
 from jaxdl._landscape_plotting import plot_curves as plot_curves
 from jaxdl._landscape_plotting import plot_spectral_density as plot_spectral_density
 from jaxdl._robust_plotting import plot_adversarial_examples as plot_adversarial_examples
+from jaxdl._vis_plotting import plot_attributions as plot_attributions
+from jaxdl._vis_plotting import plot_filters as plot_filters
+from jaxdl._vis_plotting import plot_image_grid as plot_image_grid
 
 __all__ = [
     "save_figure",
@@ -23,4 +26,7 @@ __all__ = [
     "plot_curves",
     "plot_spectral_density",
     "plot_adversarial_examples",
+    "plot_attributions",
+    "plot_filters",
+    "plot_image_grid",
 ]

@@ -146,6 +146,14 @@ def test_attacks_benchmark_quick(tmp_path):
     assert "images/s" in stdout
 
 
+def test_feature_vis_benchmark_quick(tmp_path):
+    stdout = _run("benchmarks/feature_vis.py", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "feature_vis.json").read_text())
+    assert result["steps"] == 4 and result["max_abs_difference"] <= 1e-4
+    assert result["speedup"] == result["sequential_seconds"] / result["batched_seconds"] > 0
+    assert "speed-up" in stdout
+
+
 def test_test_functions_benchmark_quick(tmp_path):
     _run("benchmarks/test_functions.py", "--quick", "--out", tmp_path)
     result = json.loads((tmp_path / "test_functions.json").read_text())
@@ -298,6 +306,11 @@ THEORY_EXPERIMENTS = [
      # alpha = 0 and 1 (entries 10 and 30) are the two minima themselves
      and abs(r["batch_size"]["interpolation"]["train loss"][10] - r["batch_size"]["small"]["train_loss"]) < 1e-4
      and abs(r["batch_size"]["interpolation"]["train loss"][30] - r["batch_size"]["large"]["train_loss"]) < 1e-4),
+    ("feature_visualisation", "feature_visualisation.json",
+     ["filters.png", "classes.png", "channels.png", "attributions.png", "deletion.png"],
+     lambda r: set(r["deletion"]["accuracy"]) == {"saliency", "SmoothGrad", "Integrated Gradients", "Grad-CAM", "random"}
+     and len({a[0] for a in r["deletion"]["accuracy"].values()}) == 1  # nothing deleted: one clean accuracy
+     and len(r["classes"]["score_gain"]) == 10 and min(r["classes"]["score_gain"]) > 0 and r["channels"]["count"] == 32),
     ("adversarial", "adversarial.json", ["curves.png", "examples_standard.png", "examples_robust.png"],
      lambda r: r["eps"] == [0.0, 0.1, 0.3] and r["num_attacked"] == 64
      and all(r[n]["fgsm"][0] == r[n]["pgd"][0] for n in ("standard", "robust"))  # eps 0: the clean accuracy

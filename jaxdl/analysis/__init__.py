@@ -1,6 +1,7 @@
 """Analysis tools: the lectures' theory as functions (parameter counts, linear regions,
 backpropagation by hand, the maximum-likelihood table), loss landscapes and Hessian
-curvature, and optimisation test functions."""
+curvature, attribution (saliency, SmoothGrad, Integrated Gradients, Grad-CAM) and feature
+visualisation, and optimisation test functions."""
 
 from jaxdl.analysis._backprop import (
     Box,
@@ -19,6 +20,22 @@ from jaxdl.analysis._backprop import (
     tanh_box,
 )
 from jaxdl.analysis._approximation import fit_shallow, relu_interpolant
+from jaxdl.analysis._attribution import (
+    GradCam,
+    deletion_accuracy,
+    grad_cam,
+    integrated_gradients,
+    layer_activation,
+    saliency,
+    smoothgrad,
+)
+from jaxdl.analysis._feature_vis import (
+    PARAMETERIZATIONS,
+    channel_score,
+    class_score,
+    deepdream_score,
+    maximize_activation,
+)
 from jaxdl.analysis._hessian import (
     SpectralDensity,
     TraceEstimate,
@@ -70,6 +87,8 @@ __all__ = [
     "loss_and_grad", "mlp_boxes", "relu_box", "sigmoid_box", "softmax_cross_entropy_box", "tanh_box",
     "RECIPES", "Recipe",
     "SpectralDensity", "TraceEstimate", "hessian_density", "hessian_eigenvalues", "hessian_trace", "hvp",
+    "GradCam", "deletion_accuracy", "grad_cam", "integrated_gradients", "layer_activation", "saliency", "smoothgrad",
+    "PARAMETERIZATIONS", "channel_score", "class_score", "deepdream_score", "maximize_activation",
     "TrajectoryPCA", "dataset_loss", "interpolate", "loss_surface", "random_direction", "trajectory_pca",
     "deep_param_count", "mlp_param_count", "shallow_param_count",
     "GridRegions", "LineRegions", "activation_patterns", "deep_region_lower_bound", "deep_region_upper_bound",
