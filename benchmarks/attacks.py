@@ -8,7 +8,8 @@
    attack) on ``--images`` images in batches of ``--batch-size``: ``jaxdl.pgd`` under ``jit``
    against torchattacks' ``PGD`` (when PyTorch and torchattacks are installed) on the same
    network with the same weights (jaxdl's default ``LeNet5()``, copied into PyTorch's layout;
-   the clean logits are checked equal). Images: MNIST's when ``--data-dir`` is given, else
+   the clean logits are checked equal), and on ``LeNet5(conv_impl="s2d")``, the blocked
+   convolutions of jaxdl's CPU path (same parameters). Images: MNIST's when ``--data-dir`` is given, else
    uniform noise (the cost of an attack does not depend on the pixels).
 2. **Many budgets**: ``jaxdl.robust_accuracy`` for 7 budgets in one call (one program vmapped
    over eps) against 7 calls with one budget each, PGD-``--budget-steps`` (both compiled
@@ -62,7 +63,7 @@ def torch_lenet(params):
     return net.eval()
 
 
-def torch_runner(params, x, y, batch_size):
+def torch_runner(params, x, y, batch_size, steps):
     try:
         import torch
         import torchattacks
@@ -74,7 +75,7 @@ def torch_runner(params, x, y, batch_size):
         diff = float(np.max(np.abs(net(tx[:64]).numpy() - np.asarray(jaxdl.LeNet5().apply({"params": params}, x[:64])))))
     if diff > 1e-4:
         raise SystemExit(f"the PyTorch copy of the network differs: max |logit difference| {diff:g}")
-    attack = torchattacks.PGD(net, eps=0.3, alpha=0.01, steps=40, random_start=True)
+    attack = torchattacks.PGD(net, eps=0.3, alpha=0.01, steps=steps, random_start=True)
 
     def run():
         return [attack(tx[i:i + batch_size], ty[i:i + batch_size]) for i in range(0, len(tx), batch_size)]
@@ -99,6 +100,7 @@ def main(argv=None) -> dict:
     p.add_argument("--data-dir", default=None, help="MNIST IDX files (default: uniform noise images)")
     p.add_argument("--images", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--steps", type=int, default=40, help="PGD steps of the attack comparison")
     p.add_argument("--budget-steps", type=int, default=10, help="PGD steps in the many-budgets comparison")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-torch", action="store_true")
@@ -106,7 +108,7 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.images, args.batch_size, args.budget_steps, args.rounds = 64, 32, 2, 1
+        args.images, args.batch_size, args.steps, args.budget_steps, args.rounds = 32, 32, 2, 1, 1
     output_dir(args.out)
     if args.data_dir:
         data = jaxdl.data.mnist_idx(args.data_dir, train_count=8000)
@@ -117,15 +119,16 @@ def main(argv=None) -> dict:
     params = jaxdl.LeNet5().init(jax.random.key(2), x[:1])["params"]
     logits_fn = lambda v: jaxdl.LeNet5().apply({"params": params}, v)
 
-    attack = jax.jit(lambda xb, yb, k: jaxdl.pgd(logits_fn, xb, yb, eps=0.3, steps=40, step_size=0.01, key=k))
+    def pgd_runner(model):
+        fn = lambda v: model.apply({"params": params}, v)
+        attack = jax.jit(lambda xb, yb, k: jaxdl.pgd(fn, xb, yb, eps=0.3, steps=args.steps, step_size=0.01, key=k))
+        return lambda: [attack(x[i:i + args.batch_size], y[i:i + args.batch_size], jax.random.key(i))
+                        for i in range(0, len(x), args.batch_size)]
 
-    def run_jaxdl():
-        return [attack(x[i:i + args.batch_size], y[i:i + args.batch_size], jax.random.key(i))
-                for i in range(0, len(x), args.batch_size)]
-
-    runners, info = {"jaxdl": run_jaxdl}, {}
+    # jaxdl's default LeNet5() (XLA's convolutions), and the same weights on the blocked CPU path.
+    runners, info = {"jaxdl": pgd_runner(jaxdl.LeNet5()), "jaxdl_s2d": pgd_runner(jaxdl.LeNet5(conv_impl="s2d"))}, {}
     if not args.no_torch:
-        run_torch, info = torch_runner(params, x, y, args.batch_size)
+        run_torch, info = torch_runner(params, x, y, args.batch_size, args.steps)
         if run_torch is not None:
             runners["torchattacks"] = run_torch
     pgd_seconds = interleaved_seconds(runners, args.rounds)
@@ -137,17 +140,18 @@ def main(argv=None) -> dict:
     budget_seconds = interleaved_seconds(budgets, args.rounds)
 
     result = {"device": jax.devices()[0].device_kind, "jax_version": jax.__version__, "images": len(x),
-              "batch_size": args.batch_size, "data": "mnist" if args.data_dir else "uniform noise",
-              "pgd40_seconds": pgd_seconds, "pgd40_images_per_second": {k: len(x) / v for k, v in pgd_seconds.items()},
+              "batch_size": args.batch_size, "steps": args.steps, "data": "mnist" if args.data_dir else "uniform noise",
+              "pgd_seconds": pgd_seconds, "pgd_images_per_second": {k: len(x) / v for k, v in pgd_seconds.items()},
               "budgets": EPS, "budget_steps": args.budget_steps, "budget_seconds": budget_seconds,
               "budgets_speedup": budget_seconds["separate_calls"] / budget_seconds["one_program"],
               "quick": args.quick, **info}
-    print(f"PGD-40 (linf, eps 0.3) on LeNet-5, {len(x)} images in batches of {args.batch_size}, on {result['device']}:")
+    print(f"PGD-{args.steps} (linf, eps 0.3) on LeNet-5, {len(x)} images in batches of {args.batch_size}, on {result['device']}:")
     for name, s in pgd_seconds.items():
         print(f"  {name:13s} {s:7.2f} s  {len(x) / s:8.1f} images/s")
     if "torchattacks" in pgd_seconds:
-        result["speedup_vs_torchattacks"] = pgd_seconds["torchattacks"] / pgd_seconds["jaxdl"]
-        print(f"  jaxdl / torchattacks: {result['speedup_vs_torchattacks']:.2f}x")
+        for name in ("jaxdl", "jaxdl_s2d"):
+            result[f"{name}_over_torchattacks"] = pgd_seconds["torchattacks"] / pgd_seconds[name]
+            print(f"  {name} / torchattacks: {result[f'{name}_over_torchattacks']:.2f}x")
     print(f"robust accuracy, PGD-{args.budget_steps} at {len(EPS)} budgets: one program {budget_seconds['one_program']:.2f} s, "
           f"{len(EPS)} calls {budget_seconds['separate_calls']:.2f} s ({result['budgets_speedup']:.2f}x)")
     save_json(result, args.out, "attacks.json")

@@ -13,6 +13,8 @@ weight vectors).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,7 +45,9 @@ def run(config, out: str) -> dict:
     data = jaxdl.Dataset(x, (target > 0).astype(np.int32), x, (target > 0).astype(np.int32), 2, "mcculloch_pitts", {})
     model = jaxdl.Perceptron()
     state = jaxdl.create_train_state(model, optax.sgd(1.0), key=jax.random.key(0), input_shape=(3,))
-    step = jax.jit(jaxdl.make_train_step(jaxdl.perceptron_loss, metrics={"accuracy": jaxdl.accuracy}))
+    # The slides' unit fires for v > 0 (H(0) = 0), and accuracy thresholds the same way.
+    strict = functools.partial(jaxdl.perceptron_loss, at_zero=0.0)
+    step = jax.jit(jaxdl.make_train_step(strict, metrics={"accuracy": jaxdl.accuracy}))
     mistakes, w_history = [], []
     rng = np.random.default_rng(0)
     for epoch in range(config.epochs):

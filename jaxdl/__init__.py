@@ -107,6 +107,7 @@ from jaxdl.models import LinearRegression as LinearRegression
 from jaxdl.models import LogisticRegression as LogisticRegression
 from jaxdl.models import Perceptron as Perceptron
 from jaxdl.models import ResNet as ResNet
+from jaxdl.models import ResidualMLP as ResidualMLP
 from jaxdl.models import ShallowNet as ShallowNet
 from jaxdl.models import SmallCNN as SmallCNN
 from jaxdl.models import batch_norm as batch_norm
@@ -143,7 +144,7 @@ __all__ = [
     "near_zero_fraction", "param_count",
     # models
     "ACTIVATIONS", "KERNEL_INITS", "CNN1D", "MLP", "VGG", "AlexNet", "BasicBlock", "BiGRU", "Conv2D", "GRUCell",
-    "InceptionModule", "InceptionNet", "LeNet5", "LinearRegression", "LogisticRegression", "Perceptron", "ResNet",
+    "InceptionModule", "InceptionNet", "LeNet5", "LinearRegression", "LogisticRegression", "Perceptron", "ResNet", "ResidualMLP",
     "ShallowNet", "SmallCNN", "batch_norm", "conv_output_size", "get_activation", "get_kernel_init",
     "least_squares", "pool2d", "resnet20", "resnet56", "same_padding",
 ]

@@ -228,12 +228,17 @@ def poisson_nll(log_rates: jax.Array, counts: jax.Array) -> jax.Array:
     return _sum_over_outputs(jnp.where(inside, per_unit, jnp.nan))
 
 
-def heaviside(scores: jax.Array) -> jax.Array:
-    """The perceptron's output ``H(s) = 1 if s > 0 else 0``, in the dtype of ``scores``."""
-    return (scores > 0).astype(scores.dtype)
+def heaviside(scores: jax.Array, at_zero: float = 1.0) -> jax.Array:
+    """The perceptron's output, the Heaviside step ``H(s) = 1 if s > 0, 0 if s < 0``, in the
+    dtype of ``scores``.
+
+    ``H(0) = at_zero``: 1 by default, the convention of Prince's *Understanding Deep
+    Learning* (``heaviside[z] = 1`` for ``z >= 0``, §3 and the notebooks); pass 0 for the
+    strict step ``1[s > 0]`` (or 0.5 for the symmetric one)."""
+    return jnp.where(scores > 0, 1.0, jnp.where(scores == 0, at_zero, 0.0)).astype(scores.dtype)
 
 
-def perceptron_loss(scores: jax.Array, labels: jax.Array) -> jax.Array:
+def perceptron_loss(scores: jax.Array, labels: jax.Array, at_zero: float = 1.0) -> jax.Array:
     """Surrogate loss whose gradient step *is* Rosenblatt's perceptron rule.
 
     The Heaviside output ``y_hat = H(s)`` has zero gradient almost everywhere, so it cannot be
@@ -245,6 +250,8 @@ def perceptron_loss(scores: jax.Array, labels: jax.Array) -> jax.Array:
     Args:
       scores: ``[B]`` or ``[B, 1]`` pre-activations ``s = w.x + b``.
       labels: ``[B]`` targets in ``{0, 1}``.
+      at_zero: ``H(0)``, as in ``heaviside`` (1, the UDL book's; 0 for the strict ``1[s > 0]``
+        of a ``sign`` unit, under which a point on the boundary counts as class 0).
 
     Returns:
       ``[B]`` per-example loss, ``>= 0``, zero exactly on correctly classified examples;
@@ -254,7 +261,7 @@ def perceptron_loss(scores: jax.Array, labels: jax.Array) -> jax.Array:
     scores = _squeeze_binary_logits("perceptron_loss", scores, labels)
     labels = labels.astype(scores.dtype)
     inside = _in_support("perceptron_loss", labels, (labels == 0) | (labels == 1), "0 or 1")
-    error = jax.lax.stop_gradient(heaviside(scores) - labels)
+    error = jax.lax.stop_gradient(heaviside(scores, at_zero) - labels)
     return jnp.where(inside, error * scores, jnp.nan)
 
 

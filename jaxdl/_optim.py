@@ -293,12 +293,19 @@ def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
     return optax.chain(scale_by_learning_rate(learning_rate))
 
 
+MOMENTUM_FORMS = ("displacement", "velocity", "damped")
+
+
 def _momentum(learning_rate, decay, form, nesterov):
     if form == "displacement":
         return optax.chain(scale_by_learning_rate(learning_rate), trace(decay, nesterov))
     if form == "velocity":
         return optax.chain(trace(decay, nesterov), scale_by_learning_rate(learning_rate))
-    raise ValueError(f"unknown momentum form {form!r}; choose 'displacement' (lectures) or 'velocity' (optax).")
+    if form == "damped":  # the UDL book's m_t = beta m_{t-1} + (1 - beta) g_t
+        _check("momentum", decay, "[0, 1]", " (the fraction of the previous step carried into the next)")
+        return optax.chain(optax.scale(1.0 - decay), trace(decay, nesterov), scale_by_learning_rate(learning_rate))
+    raise ValueError(f"unknown momentum form {form!r}; choose 'displacement' (lectures), 'velocity' (optax) or "
+                     "'damped' (the UDL book).")
 
 
 def momentum(
@@ -311,9 +318,12 @@ def momentum(
     Args:
       learning_rate: ``alpha`` (a float or an ``optax.schedules`` schedule).
       momentum: ``gamma``.
-      form: ``"displacement"`` (default, the formula above: momentum on parameter steps) or
+      form: ``"displacement"`` (default, the formula above: momentum on parameter steps),
         ``"velocity"`` (optax's ``sgd(momentum=)``: ``v_t = g_t + gamma v_{t-1}``,
-        ``theta_t = theta_{t-1} - alpha_t v_t``). Identical for a constant rate.
+        ``theta_t = theta_{t-1} - alpha_t v_t``; identical for a constant rate), or
+        ``"damped"`` (Prince, *Understanding Deep Learning*, eq. 6.11:
+        ``m_t = gamma m_{t-1} + (1 - gamma) g_t``, ``theta_t = theta_{t-1} - alpha_t m_t``, a
+        moving average of the gradients: the steady step is ``alpha g``, not ``alpha g / (1 - gamma)``).
     """
     return _momentum(learning_rate, momentum, form, nesterov=False)
 
@@ -326,7 +336,11 @@ def nesterov(
     The gradient is taken at the look-ahead point, which the update reaches by storing the
     look-ahead parameters (Bengio et al. 2013): with ``d_t = gamma d_{t-1} - alpha_t g_t``,
     ``theta_t = theta_{t-1} + gamma d_t - alpha_t g_t``. ``form`` as in ``momentum``
-    (``"velocity"`` equals ``optax.sgd(momentum=, nesterov=True)``).
+    (``"velocity"`` equals ``optax.sgd(momentum=, nesterov=True)``). ``"damped"`` is the UDL
+    book's eq. 6.12, ``m_t = gamma m_{t-1} + (1 - gamma) grad L(phi_{t-1} - alpha gamma m_{t-1})``,
+    ``phi_t = phi_{t-1} - alpha m_t``, in the same reparametrisation: the parameters stored are
+    the look-ahead points ``phi_t - alpha gamma m_t``, whose step is
+    ``-alpha (gamma m_t + (1 - gamma) g_t)``.
     """
     return _momentum(learning_rate, momentum, form, nesterov=True)
 

@@ -141,7 +141,7 @@ def test_landscape_benchmark_quick(tmp_path):
 def test_attacks_benchmark_quick(tmp_path):
     stdout = _run("benchmarks/attacks.py", "--quick", "--no-torch", "--out", tmp_path)
     result = json.loads((tmp_path / "attacks.json").read_text())
-    assert result["images"] == 64 and set(result["pgd40_seconds"]) == {"jaxdl"}
+    assert result["images"] == 32 and result["steps"] == 2 and set(result["pgd_seconds"]) == {"jaxdl", "jaxdl_s2d"}
     assert result["budgets_speedup"] == result["budget_seconds"]["separate_calls"] / result["budget_seconds"]["one_program"]
     assert "images/s" in stdout
 

@@ -172,11 +172,16 @@ def test_support_errors_locate_a_target_in_a_sequence():
 
 def test_heaviside_and_the_perceptron_loss_closed_form():
     """Rosenblatt's rule as a loss: ``(H(s) - y) s`` with the error held fixed, so its
-    gradient in ``s`` is ``H(s) - y`` (0 when right, +-1 when wrong); ``H(0) = 0``."""
+    gradient in ``s`` is ``H(s) - y`` (0 when right, +-1 when wrong); ``H(0) = 1`` (the UDL
+    book's convention), ``at_zero`` for the others."""
     s = jnp.array([-2.0, -0.5, 0.0, 0.5, 1.0, 3.0])
-    y = jnp.array([1, 0, 1, 1, 0, 0])
-    h = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    y = jnp.array([1, 0, 0, 1, 0, 0])
+    h = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
     np.testing.assert_array_equal(jaxdl.heaviside(s), h)
+    np.testing.assert_array_equal(jaxdl.heaviside(s, at_zero=0.0), [0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(jaxdl.heaviside(s, at_zero=0.5), [0, 0, 0.5, 1, 1, 1])
+    strict = jax.grad(lambda s: jaxdl.perceptron_loss(s, y, at_zero=0.0).sum())(s)  # H(0) = 0: s = 0 is class 0, right for y = 0
+    np.testing.assert_allclose(strict, np.array([0, 0, 0, 1, 1, 1]) - np.asarray(y))
     np.testing.assert_allclose(jaxdl.perceptron_loss(s, y), (h - np.asarray(y)) * np.asarray(s))
     np.testing.assert_allclose(jax.grad(lambda s: jaxdl.perceptron_loss(s, y).sum())(s), h - np.asarray(y))
     assert jnp.all(jaxdl.perceptron_loss(s, y) >= 0)

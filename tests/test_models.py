@@ -22,6 +22,15 @@ MODELS = [
     ("mlp_deep_dropout", jaxdl.MLP(features=(16, 16, 16, 1), activation="tanh", dropout_rate=0.5), (1,), (B, 1),
      3 * 16 + 1 + 2 * 16 * 17),  # lectures: 3D + 1 + (K - 1) D (D + 1), one input, one output, K = 3
     ("cnn1d_mnist1d", jaxdl.CNN1D(), (40,), (B, 10), 5_210),  # Greydanus 2020, Table 1
+    # (k=3, s=1, p=2, d=2) keeps the length 40: 2 * (3 + 1) + 2 * (3 * 2 + 1) + (40 * 2 + 1) * 10
+    ("cnn1d_dilated", jaxdl.CNN1D(channels=2, kernel_sizes=(3, 3), strides=(1, 1), paddings=(2, 2), dilations=(2, 2)),
+     (40,), (B, 10), 2 * 4 + 2 * 7 + 81 * 10),
+    # (D + 1) W + depth 2 W (W + 1) [+ 4 W per block with batch norm] + (W + 1) C
+    ("residual_mlp", jaxdl.ResidualMLP(width=8, depth=3, num_classes=4), (5,), (B, 4), 6 * 8 + 3 * 2 * 8 * 9 + 9 * 4),
+    ("residual_mlp_bn", jaxdl.ResidualMLP(width=8, depth=2, num_classes=4, batch_norm=True), (5,), (B, 4),
+     6 * 8 + 2 * (2 * 8 * 9 + 4 * 8) + 9 * 4),
+    ("plain_mlp_noskip", jaxdl.ResidualMLP(width=8, depth=3, num_classes=4, skip=False), (5,), (B, 4),
+     6 * 8 + 3 * 2 * 8 * 9 + 9 * 4),
     ("bigru_mnist1d", jaxdl.BiGRU(), (40,), (B, 10), 5_134),
     ("bigru_small", jaxdl.BiGRU(hidden=3, num_classes=4), (9,), (B, 4), 2 * (3 * 3 * 2 + 3 * 3 * 4) + (2 * 3 * 9 + 1) * 4),
     ("small_cnn_digits", jaxdl.SmallCNN(channels=(8, 16), hidden=32, num_classes=10, dropout_rate=0.5), (8, 8, 1),

@@ -322,3 +322,24 @@ def test_flattened_keeps_the_signature_for_inject_hyperparams(key):
         state = jaxdl.set_hyperparams(tx.init(params), learning_rate=0.2)
         updates.append(tx.update(params, state, params)[0])
     assert _relative(*updates) <= 1e-6 and _relative(updates[0], params) > 1e-3
+
+
+@pytest.mark.parametrize("nesterov", [False, True], ids=["momentum", "nesterov"])
+def test_damped_forms_follow_the_udl_book(nesterov):
+    """Prince's eqs. 6.11-6.12 in float64 on a quadratic ``L = 1/2 phi^T A phi``, against the
+    damped form (Nesterov's stores the look-ahead points ``phi_t - alpha beta m_t``)."""
+    a = np.array([[3.0, 0.5], [0.5, 1.0]])
+    grad = lambda p: a @ p
+    alpha, beta = 0.1, 0.8
+    phi, m = np.array([1.0, -2.0]), np.zeros(2)
+    make = optim.nesterov if nesterov else optim.momentum
+    tx = make(alpha, beta, form="damped")
+    params = jnp.asarray(phi, jnp.float32)
+    state = tx.init(params)
+    for _ in range(30):
+        m = beta * m + (1 - beta) * grad(phi - alpha * beta * m if nesterov else phi)  # eq. 6.12 / 6.11
+        phi = phi - alpha * m
+        updates, state = tx.update(grad(np.asarray(params, np.float64)).astype(np.float32), state, params)
+        params = optax.apply_updates(params, updates)
+        stored = phi - alpha * beta * m if nesterov else phi
+        np.testing.assert_allclose(params, stored, rtol=2e-5, atol=2e-6)

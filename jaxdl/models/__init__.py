@@ -7,6 +7,7 @@ from jaxdl.models._components import ACTIVATIONS, KERNEL_INITS, get_activation, 
 from jaxdl.models._linear import LinearRegression, LogisticRegression, Perceptron, least_squares
 from jaxdl.models._inception import InceptionModule, InceptionNet
 from jaxdl.models._mlp import MLP, ShallowNet
+from jaxdl.models._residual_mlp import ResidualMLP
 from jaxdl.models._resnet import BasicBlock, ResNet, resnet20, resnet56
 from jaxdl.models._rnn import BiGRU, GRUCell
 
@@ -34,6 +35,7 @@ __all__ = [
     "resnet56",
     "batch_norm",
     "pool2d",
+    "ResidualMLP",
     "conv_output_size",
     "same_padding",
     "LENET5_CONV_IMPLS",

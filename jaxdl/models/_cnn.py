@@ -68,6 +68,8 @@ class Conv2D(nn.Module):
     fused into the banded matmul for ``impl="toeplitz"`` (``toeplitz_conv2d_maxpool``).
     ``tile`` (``impl="toeplitz"`` only) cuts the output width into tiles of that many
     columns that share one smaller band (see ``toeplitz_conv2d``); ``None``: the whole width.
+    ``dilation`` ``D`` spaces the filter's taps ``D`` apart (Yu & Koltun 2016; ``impl="xla"``):
+    the same as a ``D (F - 1) + 1`` filter with zeros between the taps, with ``F^2`` parameters.
     """
 
     features: int
@@ -79,19 +81,22 @@ class Conv2D(nn.Module):
     exact: bool = True
     max_pool: bool = False
     tile: int | None = None
+    dilation: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         if self.tile is not None and self.impl != "toeplitz":
             raise ValueError(f"tile={self.tile} applies to impl='toeplitz' only, got impl={self.impl!r}.")
         for n in x.shape[1:3]:
-            conv_output_size(n, self.size, padding=self.padding, stride=self.stride, exact=self.exact)
+            conv_output_size(n, self.size, padding=self.padding, stride=self.stride, dilation=self.dilation,
+                             exact=self.exact)
         if self.impl not in CONV_IMPLS:
             raise ValueError(f"unknown convolution impl {self.impl!r}; use one of {CONV_IMPLS}.")
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.size, self.size, x.shape[-1], self.features))
         if self.impl == "toeplitz":
-            if self.stride != 1:
-                raise ValueError(f"impl='toeplitz' computes stride-1 convolutions only, got stride {self.stride}.")
+            if self.stride != 1 or self.dilation != 1:
+                raise ValueError(f"impl='toeplitz' computes stride-1, undilated convolutions only, got stride "
+                                 f"{self.stride}, dilation {self.dilation}.")
             if self.max_pool:
                 # The bias is the same for the four members of a window, so it is added after the max.
                 y = toeplitz_conv2d_maxpool(x, kernel, self.padding, tile=self.tile)
@@ -99,6 +104,7 @@ class Conv2D(nn.Module):
             y = toeplitz_conv2d(x, kernel, self.padding, tile=self.tile)
         else:
             y = jax.lax.conv_general_dilated(x, kernel, (self.stride, self.stride), ((self.padding, self.padding),) * 2,
+                                             rhs_dilation=(self.dilation, self.dilation),
                                              dimension_numbers=("NHWC", "HWIO", "NHWC"))
         if self.use_bias:
             y = y + self._bias()
