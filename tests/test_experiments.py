@@ -311,6 +311,18 @@ THEORY_EXPERIMENTS = [
      lambda r: set(r["deletion"]["accuracy"]) == {"saliency", "SmoothGrad", "Integrated Gradients", "Grad-CAM", "random"}
      and len({a[0] for a in r["deletion"]["accuracy"].values()}) == 1  # nothing deleted: one clean accuracy
      and len(r["classes"]["score_gain"]) == 10 and min(r["classes"]["score_gain"]) > 0 and r["channels"]["count"] == 32),
+    ("bias_variance", "bias_variance.json", ["bias_variance.png"],
+     lambda r: [row["hinges"] for row in r["rows"]] == [1, 2, 3, 4]
+     and all(abs(row["bias2"] + row["variance"] + row["noise"] - row["expected_error"]) < 1e-5 for row in r["rows"])),
+    ("double_descent", "double_descent.json", ["double_descent.png"],
+     lambda r: set(r["results"]) == {"noise 0%", "noise 15%"} and [row["width"] for row in r["results"]["noise 0%"]] == [4, 32]
+     and r["results"]["noise 0%"][1]["params"] == 40 * 32 + 32 + 33 * 32 + 33 * 10),
+    ("shattered_gradients", "shattered_gradients.json", ["gradients.png", "autocorrelation.png"],
+     lambda r: [(row["skip"], row["depth"]) for row in r["rows"]] == [(False, 1), (False, 4), (True, 1), (True, 4)]
+     and all(1 <= row["correlation_length_mean"] <= 9 for row in r["rows"])),
+    ("residual_mlp", "residual_mlp.json", ["residual_mlp.png"],
+     lambda r: [(row["skip"], row["depth"]) for row in r["rows"]] == [(False, 1), (False, 2), (True, 1), (True, 2)]
+     and r["rows"][0]["params"] == r["rows"][2]["params"]),
     ("adversarial", "adversarial.json", ["curves.png", "examples_standard.png", "examples_robust.png"],
      lambda r: r["eps"] == [0.0, 0.1, 0.3] and r["num_attacked"] == 64
      and all(r[n]["fgsm"][0] == r[n]["pgd"][0] for n in ("standard", "robust"))  # eps 0: the clean accuracy

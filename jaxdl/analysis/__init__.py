@@ -52,7 +52,16 @@ from jaxdl.analysis._landscape import (
     random_direction,
     trajectory_pca,
 )
+from jaxdl.analysis._generalisation import (
+    BiasVariance,
+    bias_variance,
+    distance_spread,
+    hinge_features,
+    hinge_regression,
+    unit_ball_volume,
+)
 from jaxdl.analysis._likelihood import RECIPES, Recipe
+from jaxdl.analysis._shattered import autocorrelation, correlation_length, input_gradients
 from jaxdl.analysis._line_search import LineSearch, gradient_descent_line_search, line_search
 from jaxdl.analysis._param_counts import deep_param_count, mlp_param_count, shallow_param_count
 from jaxdl.analysis._regions import (
@@ -86,6 +95,8 @@ from jaxdl.analysis._test_functions import TEST_FUNCTIONS, TestFunction, beale, 
 __all__ = [
     "Box", "GradCheck", "backward", "check_gradients", "dropout_box", "dropout_mask", "forward", "linear_box",
     "loss_and_grad", "mlp_boxes", "relu_box", "sigmoid_box", "softmax_cross_entropy_box", "tanh_box",
+    "BiasVariance", "bias_variance", "distance_spread", "hinge_features", "hinge_regression", "unit_ball_volume",
+    "autocorrelation", "correlation_length", "input_gradients",
     "RECIPES", "Recipe", "LineSearch", "gradient_descent_line_search", "line_search",
     "SpectralDensity", "TraceEstimate", "hessian_density", "hessian_eigenvalues", "hessian_trace", "hvp",
     "GradCam", "deletion_accuracy", "grad_cam", "integrated_gradients", "layer_activation", "saliency", "smoothgrad",

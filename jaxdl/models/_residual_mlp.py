@@ -3,6 +3,7 @@ ch. 11): ``x_{k+1} = x_k + f_k(x_k)``."""
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import flax.linen as nn
@@ -26,6 +27,9 @@ class ResidualMLP(nn.Module):
       skip: add the block's input to its output (False: a plain deep network).
       batch_norm: batch norm before each activation (statistics in ``batch_stats``).
       activation, kernel_init: names (or callables) as in ``MLP``; He initialisation by default.
+      bias_std: biases start as ``N(0, bias_std^2)`` instead of 0. With zero biases a ReLU
+        network of a scalar input is positively homogeneous (``f(x) = a x`` for ``x > 0``, ``b x``
+        below): one kink, at 0; random biases give the kinks a shattered-gradient measurement needs.
 
     Shapes: ``[B, D] -> [B, num_classes]``.
     Parameters: ``(D + 1) W + depth (2 W (W + 1) [+ 4 W with batch norm]) + (W + 1) C``.
@@ -38,6 +42,7 @@ class ResidualMLP(nn.Module):
     batch_norm: bool = False
     activation: str | Callable = "relu"
     kernel_init: str | Callable = "he_normal"
+    bias_std: float = 0.0
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -45,12 +50,14 @@ class ResidualMLP(nn.Module):
             raise ValueError(f"ResidualMLP needs width >= 1, depth >= 0, num_classes >= 1; got {self.width}, "
                              f"{self.depth}, {self.num_classes}.")
         act, init = get_activation(self.activation), get_kernel_init(self.kernel_init)
-        h = nn.Dense(self.width, kernel_init=init, name="input")(x.reshape(x.shape[0], -1))
+        dense = functools.partial(nn.Dense, kernel_init=init, bias_init=nn.initializers.normal(self.bias_std)
+                                  if self.bias_std else nn.initializers.zeros)
+        h = dense(self.width, name="input")(x.reshape(x.shape[0], -1))
         for k in range(self.depth):
             f = h
             for j in range(2):
                 if self.batch_norm:
                     f = nn.BatchNorm(use_running_average=not train, name=f"block_{k}_bn_{j}")(f)
-                f = nn.Dense(self.width, kernel_init=init, name=f"block_{k}_dense_{j}")(act(f))
+                f = dense(self.width, name=f"block_{k}_dense_{j}")(act(f))
             h = h + f if self.skip else f
-        return nn.Dense(self.num_classes, kernel_init=init, name="output")(act(h))
+        return dense(self.num_classes, name="output")(act(h))
