@@ -7,7 +7,7 @@ into white noise with depth in a plain network and stays correlated in a residua
 Networks ``1 -> width -> [block]^depth -> 1`` (``jaxdl.ResidualMLP``, He initialisation, two
 layers per block, with and without the skip connections), at initialisation, for each depth;
 ``--points`` inputs on ``[-2, 2]`` (Balduzzi et al.'s setting: 256 points), biases drawn
-from ``N(0, 0.1^2)`` (zero biases would leave a scalar-input ReLU network one kink, at 0). Reports each
+from ``N(0, 0.5^2)`` (zero biases would leave a scalar-input ReLU network one kink, at 0). Reports each
 gradient sequence's autocorrelation and its correlation length (the first lag below 1/e),
 averaged over ``--seeds`` initialisations. Writes ``gradients.png`` (the normalised gradients
 along the line), ``autocorrelation.png`` and ``shattered_gradients.json``.
@@ -31,7 +31,7 @@ CONFIG = {
     "width": Param(200, "hidden units (Balduzzi et al.: 200)", minimum=1),
     "points": Param(256, "inputs on [-2, 2]", minimum=8),
     "seeds": Param(10, "initialisations averaged", minimum=1),
-    "bias_std": Param(0.1, "biases start N(0, std^2): with zero biases a scalar-input ReLU net has one kink", minimum=0.0),
+    "bias_std": Param(0.5, "biases start N(0, std^2): with zero biases a scalar-input ReLU net has one kink", minimum=0.0),
     "max_lag": Param(64, "largest lag of the autocorrelation", minimum=1),
 }
 QUICK = {"depths": "1,4", "width": 16, "points": 32, "seeds": 2, "max_lag": 8}
