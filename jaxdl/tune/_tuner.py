@@ -1,0 +1,103 @@
+"""Tuning with Optuna, K trials at a time as one ``Sweep`` program, in a database that survives
+a kill."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, NamedTuple
+
+import numpy as np
+
+from jaxdl._sweep import Sweep
+from jaxdl.data import Dataset
+from jaxdl.tune._space import distributions, make_sampler
+
+__all__ = ["TuneResult", "open_study", "recover_interrupted", "tune"]
+
+
+class TuneResult(NamedTuple):
+    """``study``: the Optuna study; ``best_params`` / ``best_value``: its best trial;
+    ``batches``: sweep programs run in this call; ``trials_run``: trials completed in this call;
+    ``seconds``: wall time of the sweeps."""
+    study: Any
+    best_params: dict
+    best_value: float
+    batches: int
+    trials_run: int
+    seconds: float
+
+
+def open_study(storage: str, study_name: str, *, direction: str = "maximize", sampler: str = "tpe",
+               seed: int | None = None):
+    """Create or load the study ``study_name`` in ``storage`` (any SQLAlchemy URL; e.g.
+    ``sqlite:///DIR/study.db``), with the named sampler."""
+    import optuna
+
+    return optuna.create_study(storage=storage, study_name=study_name, direction=direction,
+                               sampler=make_sampler(sampler, seed), load_if_exists=True)
+
+
+def recover_interrupted(study) -> int:
+    """Mark every trial left ``RUNNING`` (by a process killed mid-batch) as ``FAIL`` and enqueue
+    its parameters again, so the next batch reruns exactly those; returns how many.
+
+    Optuna's heartbeat does this for ``study.optimize`` only, not for ask-and-tell; this
+    assumes one tuner per study at a time (a second live tuner's trials would look stale)."""
+    import optuna
+
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in stale:
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+    return len(stale)
+
+
+def _complete(study) -> int:
+    import optuna
+
+    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, trials: int, batch: int,
+         num_steps: int, metric: str = "eval_accuracy", seed: int = 0) -> TuneResult:
+    """Run the study until it holds ``trials`` complete trials, asking Optuna for ``batch``
+    trials at a time and training them as the members of one ``sweep.run`` (each member its own
+    hyperparameters, e.g. learning rate and weight decay of the sweep's optimizer factory).
+
+    Every member's ``metric`` at every evaluation is reported to its trial
+    (``trial.report``), the final value is told to Optuna; a restarted call first recovers
+    the trials a killed run left running (``recover_interrupted``) and only runs what is
+    missing, so no complete trial is lost or run twice.
+
+    Args:
+      sweep: a ``jaxdl.sweep.Sweep`` (model, optimizer factory, loss, batch size, eval_every).
+      space: ``{hyperparameter: ("log", low, high) | ...}``, names the factory's arguments.
+      study: from ``open_study`` (or any Optuna study).
+      trials, batch: complete trials wanted; trials per sweep program.
+      num_steps: training steps per trial; metric: the ``eval_<name>`` that is the objective.
+    """
+    import time
+
+    import optuna
+
+    dists = distributions(space)
+    recover_interrupted(study)
+    batches = run = 0
+    seconds = 0.0
+    while (missing := trials - _complete(study)) > 0:
+        asked = [study.ask(dists) for _ in range(min(batch, missing))]
+        start = time.perf_counter()
+        result = sweep.run(data, hyperparams={n: [t.params[n] for t in asked] for n in dists},
+                           seeds=[seed + t.number for t in asked], num_steps=num_steps)
+        seconds += time.perf_counter() - start
+        values = result.eval_metrics[metric]  # [K, E]
+        for i, trial in enumerate(asked):
+            for step, v in zip(result.eval_steps, values[i]):
+                trial.report(float(v), int(step))
+            final = float(values[i, -1])
+            if np.isfinite(final):
+                study.tell(trial, final)
+            else:  # a diverged member: failed, not a value the sampler should learn from
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        batches, run = batches + 1, run + len(asked)
+    best = study.best_trial
+    return TuneResult(study, dict(best.params), float(best.value), batches, run, seconds)

@@ -1,0 +1,107 @@
+"""Tuning with Optuna (jaxdl/tune): search spaces, K trials per sweep program, and the kill -9
+drill: a study killed mid-batch and restarted completes exactly N trials."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+import jaxdl  # noqa: E402
+from jaxdl.tune import distributions, open_study, recover_interrupted, tune  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = textwrap.dedent('''
+    import os, signal, sys
+    import optax, jaxdl
+    from jaxdl.sweep import Sweep
+    from jaxdl.tune import open_study, tune
+
+    class Killed(Sweep):
+        calls = 0
+        def run(self, *args, **kwargs):
+            Killed.calls += 1
+            if Killed.calls == int(sys.argv[2]):
+                os.kill(os.getpid(), signal.SIGKILL)  # mid-batch: its trials are RUNNING
+            return super().run(*args, **kwargs)
+
+    data = jaxdl.data.mnist1d(num_samples=300)
+    sweep = Killed(jaxdl.MLP(features=(8, 10)), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=40,
+                   eval_every=5, metrics={"accuracy": jaxdl.accuracy})
+    study = open_study(sys.argv[1], "drill", seed=0)
+    tune(sweep, data, {"learning_rate": ("log", 1e-3, 1e-1)}, study=study, trials=7, batch=3, num_steps=10)
+''')
+
+
+def _run(tmp_path, storage, kill_at):
+    script = tmp_path / "drill.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, str(script), storage, str(kill_at)], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_study_killed_mid_batch_completes_exactly_n_trials(tmp_path):
+    storage = f"sqlite:///{tmp_path}/study.db"
+    first = _run(tmp_path, storage, kill_at=2)  # batch 1 (3 trials) told, batch 2 killed while running
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    study = optuna.load_study(study_name="drill", storage=storage)
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3 and states.count(optuna.trial.TrialState.RUNNING) == 3
+    killed_params = [t.params for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    second = _run(tmp_path, storage, kill_at=0)  # never killed
+    assert second.returncode == 0, second.stderr
+    study = optuna.load_study(study_name="drill", storage=storage)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(complete) == 7 and len(failed) == 3
+    assert len({t.number for t in complete}) == 7
+    retried = [t for t in complete if "retry_of" in t.user_attrs]
+    assert sorted(t.user_attrs["retry_of"] for t in retried) == sorted(t.number for t in failed)
+    assert sorted(p["learning_rate"] for p in killed_params) == sorted(t.params["learning_rate"] for t in retried)
+
+
+def test_batched_trials_report_every_evaluation_and_tell_the_final_value(tmp_path):
+    import optax
+    from jaxdl.sweep import Sweep
+
+    data = jaxdl.data.mnist1d(num_samples=300)
+    sweep = Sweep(jaxdl.MLP(features=(8, 10)), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=40,
+                  eval_every=5, metrics={"accuracy": jaxdl.accuracy})
+    study = open_study(f"sqlite:///{tmp_path}/s.db", "report", seed=1)
+    result = tune(sweep, data, {"learning_rate": ("log", 1e-3, 1e-1)}, study=study, trials=5, batch=4, num_steps=15)
+    assert result.batches == 2 and result.trials_run == 5  # 4 + 1
+    for trial in study.trials:
+        assert sorted(trial.intermediate_values) == [5, 10, 15]
+        assert trial.value == trial.intermediate_values[15]
+        assert 1e-3 <= trial.params["learning_rate"] <= 1e-1
+    assert result.best_value == max(t.value for t in study.trials)
+    # the same trial alone gives the same value: a member of a batch is an ordinary run
+    best = study.best_trial
+    alone = sweep.run(data, hyperparams={"learning_rate": [best.params["learning_rate"]]}, seeds=[best.number],
+                      num_steps=15)
+    np.testing.assert_allclose(alone.final("eval_accuracy")[0], best.value, atol=1e-6)
+    assert recover_interrupted(study) == 0
+
+
+@pytest.mark.parametrize("space,message", [
+    ({"lr": ("log", 0.0, 1.0)}, "low < high and low > 0"),
+    ({"lr": ("uniform", 1.0, 0.5)}, "low < high"),
+    ({"lr": ("beta", 1, 2)}, "unknown kind 'beta'"),
+    ({"lr": ("categorical", [])}, "non-empty list"),
+    ({"lr": 0.1}, r"expected \(kind, \.\.\.\)"),
+])
+def test_bad_search_spaces_are_named(space, message):
+    with pytest.raises(ValueError, match=message):
+        distributions(space)
+
+
+def test_search_space_kinds():
+    d = distributions({"a": ("log", 1e-4, 1e-1), "b": ("uniform", 0, 0.9), "c": ("int", 1, 4), "d": ("categorical", [8, 16])})
+    assert d["a"].log and not d["b"].log and d["c"].high == 4 and d["d"].choices == (8, 16)
