@@ -193,6 +193,8 @@ def fit(
     devices: Sequence[jax.Device] | None = None,
     debug_nans: bool = False,
     compiler_options: Mapping[str, Any] | None = None,
+    log_dir: str | os.PathLike | None = None,
+    hparams: Mapping[str, Any] | None = None,
 ) -> FitResult:
     """Train ``state`` for ``num_steps`` steps of mini-batch gradient descent.
 
@@ -235,6 +237,9 @@ def fit(
         one-device run up to float rounding (the gradient all-reduce's summation order).
       debug_nans: run under ``jax.debug_nans`` (slow; for debugging).
       compiler_options: passed to ``jax.jit`` for the train and eval steps.
+      log_dir: write TensorBoard event files there (``jaxdl._tensorboard``, needs tensorboardX):
+        every history record's scalars and the learning rate at its step, one folder per
+        member when ``stacked``; ``hparams`` (a dict) go to the HParams plugin at the end.
 
     Returns:
       ``FitResult(state, history)``.
@@ -272,7 +277,8 @@ def fit(
                       num_steps=num_steps, eval_step=eval_step, eval_every=eval_every, eval_data=eval_data,
                       eval_batch_size=eval_batch_size, workdir=workdir, checkpoint_every=checkpoint_every,
                       stacked=stacked, progress=progress, log_every=log_every, description=description,
-                      debug_nans=debug_nans, compiler_options=compiler_options)
+                      debug_nans=debug_nans, compiler_options=compiler_options, log_dir=log_dir,
+                      hparams=hparams)
     finally:
         if checkpointer is not None:
             checkpointer.close()
@@ -280,7 +286,7 @@ def fit(
 
 def _train(state, data, train_step, keys, layout, placement, checkpointer, history, run_settings, *, num_steps,
            eval_step, eval_every, eval_data, eval_batch_size, workdir, checkpoint_every, stacked, progress,
-           log_every, description, debug_nans, compiler_options) -> FitResult:
+           log_every, description, debug_nans, compiler_options, log_dir=None, hparams=None) -> FitResult:
     """``fit`` after its checks and the restore: build the source, the programs and the actions,
     and run the loop."""
     # Two independent streams per run: one orders the data, one is the step's rng.
@@ -308,10 +314,19 @@ def _train(state, data, train_step, keys, layout, placement, checkpointer, histo
                                 workdir=workdir and os.fspath(workdir), place=placement.put, bar=bar)]
     if checkpointer is not None:
         actions.append(SaveCheckpoint(checkpoint_every, checkpointer, run_settings))
+    board = None
+    if log_dir is not None:
+        from jaxdl._tensorboard import WriteTensorBoard
+
+        board = WriteTensorBoard(eval_every, log_dir, history, members=stack_size(state) if stacked else None,
+                                 hparams=hparams)
+        actions.insert(2, board)  # right after the record it writes
     try:
         with jax.debug_nans(bool(debug_nans)):
             _run_loop(train_fn, source, loop, actions, step_keys, start=start, num_steps=num_steps,
                       one_in_flight=placement.one_in_flight)
     finally:
         bar.close()
+        if board is not None:
+            board.close()
     return FitResult(loop.state, history)

@@ -1,0 +1,103 @@
+"""TensorBoard event files for ``fit`` (``log_dir=``), written with tensorboardX: no TensorFlow.
+
+Every history record (each evaluation) becomes scalars at its step: ``train_loss``, the
+``eval_*`` metrics, ``epoch``, ``seconds`` and the learning rate when the optimizer injects it
+(``optax.inject_hyperparams``: the rate of the update that made the step, i.e. a schedule's
+value at ``step - 1``); a stack of ``K`` runs writes one run folder per member
+(``member_0`` ...), so TensorBoard overlays them. At the end the run's hyperparameters go to
+the HParams plugin with the final metrics. Records are buffered by the writer and flushed at
+each evaluation, never inside a step; only process 0 writes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+
+from jaxdl._actions import LoopState, _Periodic
+
+__all__ = ["WriteTensorBoard", "injected_learning_rate"]
+
+
+def injected_learning_rate(opt_state) -> np.ndarray | None:
+    """The ``learning_rate`` an ``optax.inject_hyperparams`` state holds (searched through
+    chains), as a host array (``[K]`` for a stack), or ``None``."""
+    stack = [opt_state]
+    while stack:
+        node = stack.pop()
+        hyper = getattr(node, "hyperparams", None)
+        if isinstance(hyper, Mapping) and "learning_rate" in hyper:
+            return np.asarray(jax.device_get(hyper["learning_rate"]))
+        if isinstance(node, (tuple, list)):
+            stack.extend(node)
+    return None
+
+
+class WriteTensorBoard(_Periodic):
+    """After each history record: its scalars (and the learning rate) at its step.
+
+    Args:
+      every: the evaluation period (the same as the history's).
+      log_dir: the run's folder (created).
+      history: the list ``fit`` appends records to.
+      members: ``K`` for a stack of runs (one folder each), ``None`` for one run.
+      hparams: ``{name: number or str}`` for the HParams plugin (written by ``close``).
+    """
+
+    def __init__(self, every: int | None, log_dir: str | os.PathLike, history: list, *, members: int | None,
+                 hparams: Mapping[str, Any] | None = None):
+        super().__init__(every)
+        from tensorboardX import SummaryWriter
+
+        self.history, self.members, self.hparams = history, members, dict(hparams or {})
+        self.writers = []
+        if jax.process_index() == 0:
+            folders = [os.fspath(log_dir)] if members is None else [
+                os.path.join(os.fspath(log_dir), f"member_{k}") for k in range(members)]
+            self.writers = [SummaryWriter(logdir=f, flush_secs=10 ** 6) for f in folders]  # flushed by us
+
+    def _value(self, value, k: int) -> float | None:
+        v = np.asarray(value, np.float64).reshape(-1)
+        if v.size == 1:
+            return float(v[0])
+        return float(v[k]) if k < v.size else None
+
+    def __call__(self, loop: LoopState, done: int) -> None:
+        if not self.writers or not self.history or self.history[-1].get("step") != done:
+            return
+        entry = self.history[-1]
+        rate = injected_learning_rate(getattr(loop.state, "opt_state", None))
+        for k, writer in enumerate(self.writers):
+            for name, value in entry.items():
+                if name == "step" or not isinstance(value, (int, float, list, np.ndarray, np.number)):
+                    continue
+                scalar = self._value(value, k)
+                if scalar is not None:
+                    writer.add_scalar(name, scalar, done)
+            if rate is not None:
+                writer.add_scalar("learning_rate", self._value(rate, k), done)
+            writer.flush()
+
+    def close(self) -> None:
+        final = self.history[-1] if self.history else {}
+        for k, writer in enumerate(self.writers):
+            if self.hparams:
+                self._write_hparams(writer, final, k)
+            writer.close()
+
+    def _write_hparams(self, writer, final: dict, k: int) -> None:
+        # Through the run's own writer: SummaryWriter.add_hparams opens a second writer, whose
+        # event file can take the same name (same second, same host) and replace the first.
+        from tensorboardX.summary import hparams as hparams_summaries
+
+        metrics = {f"hparam/{n}": self._value(v, k) for n, v in final.items() if n.startswith("eval_") or n == "train_loss"}
+        metrics = {n: v for n, v in metrics.items() if v is not None}
+        values = {n: (v if isinstance(v, (int, float, str, bool)) else str(v)) for n, v in self.hparams.items()}
+        step = int(final.get("step", 0))  # the last step: a step going backwards makes TensorBoard drop events
+        for summary in hparams_summaries(values, metrics):
+            writer.file_writer.add_summary(summary, step)
+        for name, value in metrics.items():
+            writer.add_scalar(name, value, step)

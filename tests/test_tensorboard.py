@@ -1,0 +1,61 @@
+"""TensorBoard event files from fit (log_dir=), read back with TensorBoard's own reader."""
+
+import os
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+pytest.importorskip("tensorboardX")
+event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+
+import jaxdl  # noqa: E402
+
+
+def _scalars(folder):
+    acc = event_accumulator.EventAccumulator(str(folder), size_guidance={event_accumulator.SCALARS: 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def _fit(tmp_path, **kwargs):
+    data = jaxdl.data.moons(key=jax.random.key(0), num_train=64, num_test=32)
+    tx = optax.inject_hyperparams(optax.sgd)(learning_rate=optax.linear_schedule(0.5, 0.1, 40))
+    model = jaxdl.MLP(features=(8, 2))
+    stacked = kwargs.pop("stacked", False)
+    if stacked:
+        state = jaxdl.create_train_states(model, tx, keys=jax.random.split(jax.random.key(1), 2), input_shape=(2,))
+        key = jax.random.split(jax.random.key(2), 2)
+    else:
+        state = jaxdl.create_train_state(model, tx, key=jax.random.key(1), input_shape=(2,))
+        key = jax.random.key(2)
+    return jaxdl.fit(state, data, jaxdl.make_train_step(jaxdl.softmax_cross_entropy), key=key, num_steps=40,
+                     batch_size=16, eval_step=jaxdl.make_eval_step(jaxdl.softmax_cross_entropy,
+                                                                   metrics={"accuracy": jaxdl.accuracy}),
+                     eval_every=10, progress=False, stacked=stacked, log_dir=tmp_path / "tb", **kwargs)
+
+
+def test_event_files_hold_the_history_and_the_learning_rate(tmp_path):
+    result = _fit(tmp_path, hparams={"learning_rate": 0.5, "model": "mlp"})
+    scalars = _scalars(tmp_path / "tb")
+    for name in ("train_loss", "eval_loss", "eval_accuracy"):
+        expected = [(r["step"], r[name]) for r in result.history]
+        assert [s for s, _ in scalars[name]] == [s for s, _ in expected] == [10, 20, 30, 40]
+        np.testing.assert_allclose([v for _, v in scalars[name]], [v for _, v in expected], rtol=1e-6)
+    schedule = optax.linear_schedule(0.5, 0.1, 40)
+    # logged at step s: the rate of the update that made step s, the schedule at s - 1
+    np.testing.assert_allclose([v for _, v in scalars["learning_rate"]], [schedule(s - 1) for s in (10, 20, 30, 40)],
+                               rtol=1e-6)
+    events = b"".join(open(os.path.join(d, f), "rb").read() for d, _, files in os.walk(tmp_path / "tb") for f in files)
+    assert b"hparams" in events and b"hparam/eval_accuracy" in events and b"mlp" in events
+
+
+def test_a_stack_of_runs_writes_one_folder_per_member(tmp_path):
+    result = _fit(tmp_path, stacked=True)
+    for k in range(2):
+        scalars = _scalars(tmp_path / "tb" / f"member_{k}")
+        np.testing.assert_allclose([v for _, v in scalars["eval_accuracy"]],
+                                   [r["eval_accuracy"][k] for r in result.history], rtol=1e-6)
+    a, b = (_scalars(tmp_path / "tb" / f"member_{k}")["train_loss"] for k in range(2))
+    assert a != b  # two seeds, two curves
