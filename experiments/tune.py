@@ -6,8 +6,8 @@ The study lives in ``--storage`` (default ``sqlite:///OUT/study.db``): kill the 
 moment and run the same command again, and it finishes the ``--trials`` requested, rerunning
 the trials that were in flight (``jaxdl.tune``). Each batch asks Optuna (TPE by default) for
 ``--batch`` trials of AdamW's learning rate and weight decay, trains them as the members of one
-``jaxdl.sweep.Sweep`` program, reports each member's test accuracy at every evaluation and
-tells the final one. Prints the best trial and trials per second; writes Optuna's
+``jaxdl.sweep.Sweep`` program, reports each member's test accuracy at every evaluation (the
+pruner may stop a member there: frozen while the others go on) and tells the final one. Prints the best trial and trials per second; writes Optuna's
 optimisation history and parameter-importance plots (PNG) and ``tune.json``. Browse the same
 database with ``optuna-dashboard sqlite:///OUT/study.db``.
 """
@@ -31,6 +31,8 @@ CONFIG = {
     "steps": Param(3000, "training steps per trial", minimum=1),
     "eval_every": Param(500, "evaluate (and report to Optuna) every so many steps", minimum=1),
     "sampler": Param("tpe", "Optuna sampler", choices=["tpe", "random", "cmaes", "gp"]),
+    "pruner": Param("median", "Optuna pruner: stops members mid-sweep", choices=["median", "hyperband",
+                                                                                 "successive_halving", "none"]),
     "seed": Param(0, "sampler seed", minimum=0),
 }
 QUICK = {"trials": 4, "batch": 2, "steps": 20, "eval_every": 10}
@@ -42,7 +44,7 @@ def run(config, out: str) -> dict:
 
     data = jaxdl.data.mnist1d()
     storage = config.storage or f"sqlite:///{os.path.abspath(out)}/study.db"
-    study = open_study(storage, config.study_name, sampler=config.sampler, seed=config.seed)
+    study = open_study(storage, config.study_name, sampler=config.sampler, pruner=config.pruner, seed=config.seed)
     sweep = Sweep(jaxdl.MLP(features=(100, 100, 10)), optax.adamw, loss=jaxdl.softmax_cross_entropy, batch_size=100,
                   eval_every=config.eval_every, metrics={"accuracy": jaxdl.accuracy})
     start = time.perf_counter()

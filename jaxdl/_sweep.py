@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -45,6 +46,8 @@ class SweepResult(NamedTuple):
       eval_metrics: ``{name: [K, E]}``, e.g. ``eval_loss``, ``eval_accuracy``.
       hyperparams: ``{name: [K]}`` the swept values, plus ``seed``.
       seconds: wall time of the whole sweep, compilation included.
+      stopped_at: ``[K]`` with ``run(..., report=)``: the step after which each member was
+        stopped (its state frozen from there), ``num_steps`` for members that ran to the end.
     """
 
     train_loss: np.ndarray
@@ -52,6 +55,7 @@ class SweepResult(NamedTuple):
     eval_metrics: dict[str, np.ndarray]
     hyperparams: dict[str, np.ndarray]
     seconds: float
+    stopped_at: np.ndarray | None = None
 
     def final(self, name: str) -> np.ndarray:
         """``[K]`` value of metric ``name`` at the last evaluation."""
@@ -171,9 +175,22 @@ class Sweep:
             _, (losses, evals) = jax.lax.scan(one_chunk, state, (indices, mask))
             return losses.reshape(-1), evals
 
+        def chunk(state, active, step_key, x, y, x_test, y_test, indices, mask):
+            """``eval_every`` steps and an evaluation; a member not ``active`` keeps its state."""
+            def one_step(state, batch_plan):
+                idx, m = batch_plan
+                state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
+                return state, step_metrics["train_loss"]
+
+            new_state, losses = jax.lax.scan(one_step, state, (indices, mask))
+            new_state = jax.tree.map(lambda n, o: jnp.where(active, n, o), new_state, state)
+            return new_state, losses, eval_step(new_state, {"x": x_test, "y": y_test})
+
         # Data and the batch plan are shared by all members (in_axes None): one data stream.
         self._program = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None, None, None, None, None)),
                                 compiler_options=compiler_options)
+        self._chunk_program = jax.jit(jax.vmap(chunk, in_axes=(0, 0, 0, None, None, None, None, None, None)),
+                                      donate_argnums=0, compiler_options=compiler_options)
 
     def _init_program(self, data: Dataset, names: tuple[str, ...], hyperparams: Mapping[str, np.ndarray],
                       sharding: NamedSharding | None) -> jax.stages.Wrapped:
@@ -212,24 +229,9 @@ class Sweep:
             plan_exe = plan_traced.lower().compile()
             return states, init_exe, plan_exe, program.result()
 
-    def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
-            num_steps: int, data_seed: int = 0) -> SweepResult:
-        """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
-
-        The first run of a shape compiles the training program in a worker thread, and
-        meanwhile the initialiser and the batch plan (see ``_compile``); later runs of the same
-        shapes reuse them, and of the same data seed the batch plan's result.
-
-        Args:
-          data: the ``Dataset``.
-          hyperparams: ``{name: [K] values}`` for arguments of the optimizer factory.
-          seeds: ``[K]`` initialisation seeds (the data stream is the same for all members).
-          num_steps: steps per member.
-          data_seed: seed of the shared data order.
-        """
-        start = time.perf_counter()
-        seeds = int_seeds("Sweep.run", seeds)
-        k = len(seeds)
+    def _member_values(self, hyperparams: Mapping[str, Sequence[float]], k: int) -> dict[str, np.ndarray]:
+        """``{name: [K] float32}``, each name an argument of the factory, each member's values
+        accepted by the factory (named errors otherwise)."""
         values = {}
         for name, v in hyperparams.items():
             if self._arguments is not None and name not in self._arguments:
@@ -251,6 +253,31 @@ class Sweep:
                 self.optimizer(**member)
             except ValueError as e:
                 raise ValueError(f"member {i} ({', '.join(f'{n}={v:g}' for n, v in member.items())}): {e}") from e
+        return values
+
+    def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
+            num_steps: int, data_seed: int = 0, report: Callable | None = None) -> SweepResult:
+        """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
+
+        The first run of a shape compiles the training program in a worker thread, and
+        meanwhile the initialiser and the batch plan (see ``_compile``); later runs of the same
+        shapes reuse them, and of the same data seed the batch plan's result.
+
+        Args:
+          data: the ``Dataset``.
+          hyperparams: ``{name: [K] values}`` for arguments of the optimizer factory.
+          seeds: ``[K]`` initialisation seeds (the data stream is the same for all members).
+          num_steps: steps per member.
+          data_seed: seed of the shared data order.
+          report: ``report(step, {metric: [K]}) -> [K] bool or None``, called after every
+            evaluation (the program then runs one evaluation period per call); the members it
+            marks stop: their state is frozen from there on while the others go on (e.g. an
+            Optuna pruner's verdicts). Same numbers as without ``report`` for members that run on.
+        """
+        start = time.perf_counter()
+        seeds = int_seeds("Sweep.run", seeds)
+        k = len(seeds)
+        values = self._member_values(hyperparams, k)
         if num_steps < 1 or num_steps % self.eval_every:
             raise ValueError(f"num_steps={num_steps} must be a positive multiple of eval_every={self.eval_every}.")
         n = max((d for d in range(1, len(self.devices) + 1) if k % d == 0), default=1)
@@ -283,15 +310,43 @@ class Sweep:
         if self._last_plan[0] != (signature, data_seed):  # a tuning loop reruns the same data order
             self._last_plan = (signature, data_seed), plan_exe(plan_args[0])
         states, step_keys = init_exe(*init_args)
-        losses, evals = program(states, step_keys, *shared[:4], self._last_plan[1], shared[4])
-        losses, evals = jax.device_get((losses, evals))
+        stopped_at = None
+        if report is None:
+            losses, evals = program(states, step_keys, *shared[:4], self._last_plan[1], shared[4])
+            losses, evals = jax.device_get((losses, evals))
+        else:
+            losses, evals, stopped_at = self._run_reporting(states, step_keys, shared, report, k)
         return SweepResult(
             train_loss=np.asarray(losses),
             eval_steps=np.arange(1, chunks + 1) * self.eval_every,
             eval_metrics={name: np.asarray(v) for name, v in evals.items()},
             hyperparams={**values, "seed": seeds},
             seconds=time.perf_counter() - start,
+            stopped_at=stopped_at,
         )
+
+    def _run_reporting(self, states, step_keys, shared, report: Callable, k: int):
+        """The training program one evaluation period per call, asking ``report`` after each
+        which members go on; returns host ``(losses [K, S], {metric: [K, E]}, stopped_at [K])``."""
+        x, y, x_test, y_test, mask = shared
+        plan = jnp.reshape(self._last_plan[1], mask.shape)
+        active = np.ones(k, bool)
+        stopped_at = np.full(k, mask.shape[0] * self.eval_every, np.int64)
+        losses, evals = [], []
+        for c in range(mask.shape[0]):
+            states, chunk_losses, chunk_evals = self._chunk_program(states, jnp.asarray(active), step_keys, x, y,
+                                                                    x_test, y_test, plan[c], mask[c])
+            chunk_losses, chunk_evals = jax.device_get((chunk_losses, chunk_evals))
+            losses.append(np.asarray(chunk_losses))
+            evals.append({n: np.asarray(v) for n, v in chunk_evals.items()})
+            step = (c + 1) * self.eval_every
+            stop = report(step, evals[-1])
+            if stop is not None:
+                newly = np.asarray(stop, bool).reshape(k) & active
+                stopped_at[newly] = step
+                active &= ~newly
+        metrics = {n: np.stack([e[n] for e in evals], axis=1) for n in evals[0]}
+        return np.concatenate(losses, axis=1), metrics, stopped_at
 
 
 def run_sweep(

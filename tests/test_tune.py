@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent('''
     data = jaxdl.data.mnist1d(num_samples=300)
     sweep = Killed(jaxdl.MLP(features=(8, 10)), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=40,
                    eval_every=5, metrics={"accuracy": jaxdl.accuracy})
-    study = open_study(sys.argv[1], "drill", seed=0)
+    study = open_study(sys.argv[1], "drill", seed=0, pruner="none")
     tune(sweep, data, {"learning_rate": ("log", 1e-3, 1e-1)}, study=study, trials=7, batch=3, num_steps=10)
 ''')
 
@@ -105,3 +105,42 @@ def test_bad_search_spaces_are_named(space, message):
 def test_search_space_kinds():
     d = distributions({"a": ("log", 1e-4, 1e-1), "b": ("uniform", 0, 0.9), "c": ("int", 1, 4), "d": ("categorical", [8, 16])})
     assert d["a"].log and not d["b"].log and d["c"].high == 4 and d["d"].choices == (8, 16)
+
+
+def test_a_pruner_stops_members_mid_sweep_while_the_others_go_on(tmp_path):
+    """ThresholdPruner(lower=0.15) at step 5: members below 15% test accuracy are pruned there,
+    their states frozen (their metrics do not move again); the others run to step 20."""
+    import optax
+    from jaxdl.sweep import Sweep
+
+    data = jaxdl.data.mnist1d(num_samples=400)
+    sweep = Sweep(jaxdl.MLP(features=(16, 10)), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=40,
+                  eval_every=5, metrics={"accuracy": jaxdl.accuracy})
+    pruner = optuna.pruners.ThresholdPruner(lower=0.15, n_warmup_steps=0)
+    study = open_study(f"sqlite:///{tmp_path}/p.db", "prune", seed=3, pruner=pruner)
+    study.enqueue_trial({"learning_rate": 1e-5})  # learns nothing in 5 steps: pruned
+    study.enqueue_trial({"learning_rate": 3e-2})  # learns: goes on
+    result = tune(sweep, data, {"learning_rate": ("log", 1e-5, 1e-1)}, study=study, trials=6, batch=6, num_steps=20)
+    assert result.batches == 1
+    states = {t.number: t.state for t in study.trials}
+    assert states[0] == optuna.trial.TrialState.PRUNED and states[1] == optuna.trial.TrialState.COMPLETE
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    for t in pruned:
+        assert max(t.intermediate_values) < 20 and min(t.intermediate_values.values()) < 0.15
+    for t in study.trials:
+        if t.state == optuna.trial.TrialState.COMPLETE:
+            assert sorted(t.intermediate_values) == [5, 10, 15, 20]
+    # frozen: a member stopped at step 5 reports the same metrics at every later evaluation
+    hp = {"learning_rate": [1e-5, 3e-2]}
+    frozen = sweep.run(data, hyperparams=hp, seeds=[0, 1], num_steps=20, report=lambda s, m: np.array([True, False]))
+    assert frozen.stopped_at.tolist() == [5, 20]
+    assert np.all(frozen.eval_metrics["eval_loss"][0] == frozen.eval_metrics["eval_loss"][0, 0])
+    plain = sweep.run(data, hyperparams=hp, seeds=[0, 1], num_steps=20)
+    np.testing.assert_array_equal(frozen.eval_metrics["eval_loss"][1], plain.eval_metrics["eval_loss"][1])
+
+
+def test_unknown_pruner_is_named():
+    from jaxdl.tune import make_pruner
+
+    with pytest.raises(ValueError, match="unknown pruner 'asha'"):
+        make_pruner("asha")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-__all__ = ["distributions", "SAMPLERS", "make_sampler"]
+__all__ = ["distributions", "PRUNERS", "SAMPLERS", "make_pruner", "make_sampler"]
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp")
+PRUNERS = ("median", "hyperband", "successive_halving", "none")
 
 
 def distributions(space: Mapping[str, tuple]) -> dict[str, Any]:
@@ -47,3 +48,17 @@ def make_sampler(name: str, seed: int | None = None):
     if name not in makers or makers[name] is None:
         raise ValueError(f"unknown sampler {name!r}; choose one of {SAMPLERS}.")
     return makers[name](seed=seed)
+
+
+def make_pruner(pruner):
+    """An Optuna pruner by name (``"median"``, ``"hyperband"``, ``"successive_halving"``,
+    ``"none"``) with Optuna's defaults, or a pruner object passed through."""
+    import optuna
+
+    if not isinstance(pruner, str):
+        return pruner
+    makers = {"median": optuna.pruners.MedianPruner, "hyperband": optuna.pruners.HyperbandPruner,
+              "successive_halving": optuna.pruners.SuccessiveHalvingPruner, "none": optuna.pruners.NopPruner}
+    if pruner not in makers:
+        raise ValueError(f"unknown pruner {pruner!r}; choose one of {PRUNERS} or pass an optuna pruner.")
+    return makers[pruner]()

@@ -9,7 +9,7 @@ import numpy as np
 
 from jaxdl._sweep import Sweep
 from jaxdl.data import Dataset
-from jaxdl.tune._space import distributions, make_sampler
+from jaxdl.tune._space import distributions, make_pruner, make_sampler
 
 __all__ = ["TuneResult", "open_study", "recover_interrupted", "tune"]
 
@@ -27,13 +27,14 @@ class TuneResult(NamedTuple):
 
 
 def open_study(storage: str, study_name: str, *, direction: str = "maximize", sampler: str = "tpe",
-               seed: int | None = None):
+               pruner: str | Any = "median", seed: int | None = None):
     """Create or load the study ``study_name`` in ``storage`` (any SQLAlchemy URL; e.g.
-    ``sqlite:///DIR/study.db``), with the named sampler."""
+    ``sqlite:///DIR/study.db``), with the named sampler and pruner (``make_pruner``)."""
     import optuna
 
     return optuna.create_study(storage=storage, study_name=study_name, direction=direction,
-                               sampler=make_sampler(sampler, seed), load_if_exists=True)
+                               sampler=make_sampler(sampler, seed), pruner=make_pruner(pruner),
+                               load_if_exists=True)
 
 
 def recover_interrupted(study) -> int:
@@ -51,10 +52,30 @@ def recover_interrupted(study) -> int:
     return len(stale)
 
 
-def _complete(study) -> int:
+def _finished(study) -> int:
+    """Trials that count towards the requested number: complete or pruned (as in Optuna's own
+    ``n_trials``)."""
     import optuna
 
-    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=done))
+
+
+def _reporter(asked, metric: str):
+    """``report(step, metrics)`` for ``Sweep.run``: each running trial reports its value and
+    asks its pruner; returns the members to stop, and keeps which were pruned."""
+    pruned = np.zeros(len(asked), bool)
+
+    def report(step, metrics):
+        stop = np.zeros(len(asked), bool)
+        for i, trial in enumerate(asked):
+            if pruned[i]:
+                continue
+            trial.report(float(metrics[metric][i]), int(step))
+            stop[i] = pruned[i] = trial.should_prune()
+        return stop
+
+    return report, pruned
 
 
 def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, trials: int, batch: int,
@@ -63,8 +84,11 @@ def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, tria
     trials at a time and training them as the members of one ``sweep.run`` (each member its own
     hyperparameters, e.g. learning rate and weight decay of the sweep's optimizer factory).
 
-    Every member's ``metric`` at every evaluation is reported to its trial
-    (``trial.report``), the final value is told to Optuna; a restarted call first recovers
+    Every member's ``metric`` is reported to its trial at every evaluation while the sweep
+    runs (``Sweep.run(report=)``), and the study's pruner (median, Hyperband, successive
+    halving) may stop it there: a pruned member's state is frozen while the others go on, and
+    its trial is told ``PRUNED``; the others are told their final value. Complete and pruned
+    trials count towards ``trials``. A restarted call first recovers
     the trials a killed run left running (``recover_interrupted``) and only runs what is
     missing, so no complete trial is lost or run twice.
 
@@ -83,18 +107,19 @@ def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, tria
     recover_interrupted(study)
     batches = run = 0
     seconds = 0.0
-    while (missing := trials - _complete(study)) > 0:
+    while (missing := trials - _finished(study)) > 0:
         asked = [study.ask(dists) for _ in range(min(batch, missing))]
+        report, pruned = _reporter(asked, metric)
         start = time.perf_counter()
         result = sweep.run(data, hyperparams={n: [t.params[n] for t in asked] for n in dists},
-                           seeds=[seed + t.number for t in asked], num_steps=num_steps)
+                           seeds=[seed + t.number for t in asked], num_steps=num_steps, report=report)
         seconds += time.perf_counter() - start
         values = result.eval_metrics[metric]  # [K, E]
         for i, trial in enumerate(asked):
-            for step, v in zip(result.eval_steps, values[i]):
-                trial.report(float(v), int(step))
             final = float(values[i, -1])
-            if np.isfinite(final):
+            if pruned[i]:  # stopped (frozen) at result.stopped_at[i]; the others went on
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            elif np.isfinite(final):
                 study.tell(trial, final)
             else:  # a diverged member: failed, not a value the sampler should learn from
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
