@@ -256,7 +256,8 @@ class Sweep:
         return values
 
     def run(self, data: Dataset, *, hyperparams: Mapping[str, Sequence[float]], seeds: Sequence[int],
-            num_steps: int, data_seed: int = 0, report: Callable | None = None) -> SweepResult:
+            num_steps: int, data_seed: int = 0, report: Callable | None = None,
+            log_dir: str | os.PathLike | None = None) -> SweepResult:
         """Train ``K = len(seeds)`` members for ``num_steps`` steps (a multiple of ``eval_every``).
 
         The first run of a shape compiles the training program in a worker thread, and
@@ -273,6 +274,8 @@ class Sweep:
             evaluation (the program then runs one evaluation period per call); the members it
             marks stop: their state is frozen from there on while the others go on (e.g. an
             Optuna pruner's verdicts). Same numbers as without ``report`` for members that run on.
+          log_dir: write TensorBoard runs there after the program, one folder per member named
+            by its hyperparameters (``jaxdl._tensorboard.write_sweep``; needs tensorboardX).
         """
         start = time.perf_counter()
         seeds = int_seeds("Sweep.run", seeds)
@@ -316,7 +319,7 @@ class Sweep:
             losses, evals = jax.device_get((losses, evals))
         else:
             losses, evals, stopped_at = self._run_reporting(states, step_keys, shared, report, k)
-        return SweepResult(
+        result = SweepResult(
             train_loss=np.asarray(losses),
             eval_steps=np.arange(1, chunks + 1) * self.eval_every,
             eval_metrics={name: np.asarray(v) for name, v in evals.items()},
@@ -324,6 +327,11 @@ class Sweep:
             seconds=time.perf_counter() - start,
             stopped_at=stopped_at,
         )
+        if log_dir is not None:
+            from jaxdl._tensorboard import write_sweep
+
+            write_sweep(result, log_dir)
+        return result
 
     def _run_reporting(self, states, step_keys, shared, report: Callable, k: int):
         """The training program one evaluation period per call, asking ``report`` after each

@@ -19,7 +19,7 @@ import numpy as np
 
 from jaxdl._actions import LoopState, _Periodic
 
-__all__ = ["WriteTensorBoard", "injected_learning_rate"]
+__all__ = ["WriteTensorBoard", "injected_learning_rate", "member_name", "write_sweep"]
 
 
 def injected_learning_rate(opt_state) -> np.ndarray | None:
@@ -101,3 +101,40 @@ class WriteTensorBoard(_Periodic):
             writer.file_writer.add_summary(summary, step)
         for name, value in metrics.items():
             writer.add_scalar(name, value, step)
+
+
+def member_name(hyperparams: Mapping[str, np.ndarray], k: int) -> str:
+    """A run folder name from member ``k``'s hyperparameters, e.g. ``learning_rate=0.01,seed=3``."""
+    return ",".join(f"{n}={float(v[k]):.4g}" if n != "seed" else f"seed={int(v[k])}"
+                    for n, v in sorted(hyperparams.items()))
+
+
+def write_sweep(result, log_dir: str | os.PathLike) -> list[str]:
+    """TensorBoard runs for a ``SweepResult``: one folder per member, named by its
+    hyperparameters (``member_name``), holding its training loss at every step, its ``eval_*``
+    metrics at the evaluation steps, and its hyperparameters with the final metrics (HParams).
+    Written after the sweep program, so no step waits on it; process 0 only. Returns the folders."""
+    from tensorboardX import SummaryWriter
+    from tensorboardX.summary import hparams as hparams_summaries
+
+    if jax.process_index() != 0:
+        return []
+    folders = []
+    k_members = len(result.train_loss)
+    for k in range(k_members):
+        folder = os.path.join(os.fspath(log_dir), member_name(result.hyperparams, k))
+        with SummaryWriter(logdir=folder, flush_secs=10 ** 6) as writer:
+            for step, loss in enumerate(result.train_loss[k], start=1):
+                writer.add_scalar("train_loss", float(loss), step)
+            for name, values in result.eval_metrics.items():
+                for step, value in zip(result.eval_steps, values[k]):
+                    writer.add_scalar(name, float(value), int(step))
+            last = int(result.eval_steps[-1])
+            finals = {f"hparam/{n}": float(v[k, -1]) for n, v in result.eval_metrics.items()}
+            values = {n: float(v[k]) for n, v in result.hyperparams.items()}
+            for summary in hparams_summaries(values, finals):
+                writer.file_writer.add_summary(summary, last)
+            for name, value in finals.items():
+                writer.add_scalar(name, value, last)
+        folders.append(folder)
+    return folders

@@ -59,3 +59,21 @@ def test_a_stack_of_runs_writes_one_folder_per_member(tmp_path):
                                    [r["eval_accuracy"][k] for r in result.history], rtol=1e-6)
     a, b = (_scalars(tmp_path / "tb" / f"member_{k}")["train_loss"] for k in range(2))
     assert a != b  # two seeds, two curves
+
+
+def test_a_sweep_writes_one_run_per_member_named_by_its_hyperparameters(tmp_path):
+    from jaxdl.sweep import Sweep
+
+    data = jaxdl.data.mnist1d(num_samples=300)
+    sweep = Sweep(jaxdl.MLP(features=(8, 10)), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=40,
+                  eval_every=5, metrics={"accuracy": jaxdl.accuracy})
+    result = sweep.run(data, hyperparams={"learning_rate": [1e-3, 1e-2]}, seeds=[0, 1], num_steps=10,
+                       log_dir=tmp_path / "tb")
+    assert sorted(os.listdir(tmp_path / "tb")) == ["learning_rate=0.001,seed=0", "learning_rate=0.01,seed=1"]
+    for k, folder in enumerate(["learning_rate=0.001,seed=0", "learning_rate=0.01,seed=1"]):
+        scalars = _scalars(tmp_path / "tb" / folder)
+        assert [s for s, _ in scalars["train_loss"]] == list(range(1, 11))
+        np.testing.assert_allclose([v for _, v in scalars["train_loss"]], result.train_loss[k], rtol=1e-6)
+        np.testing.assert_allclose([v for _, v in scalars["eval_accuracy"]], result.eval_metrics["eval_accuracy"][k],
+                                   rtol=1e-6)
+        assert [s for s, _ in scalars["eval_accuracy"]] == [5, 10]
