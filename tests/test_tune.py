@@ -144,3 +144,20 @@ def test_unknown_pruner_is_named():
 
     with pytest.raises(ValueError, match="unknown pruner 'asha'"):
         make_pruner("asha")
+
+
+def test_a_define_by_run_space(tmp_path):
+    import optax
+    from jaxdl.sweep import Sweep
+
+    def space(trial):
+        return {"learning_rate": trial.suggest_float("lr", 1e-3, 1e-1, log=True),
+                "b1": trial.suggest_categorical("b1", [0.8, 0.9])}
+
+    data = jaxdl.data.mnist1d(num_samples=300)
+    sweep = Sweep(jaxdl.MLP(features=(8, 10)), optax.adam, loss=jaxdl.softmax_cross_entropy, batch_size=40,
+                  eval_every=5, metrics={"accuracy": jaxdl.accuracy})
+    study = open_study(f"sqlite:///{tmp_path}/d.db", "dbr", seed=0, pruner="none")
+    result = tune(sweep, data, space, study=study, trials=3, batch=3, num_steps=5)
+    assert result.trials_run == 3 and set(result.best_params) == {"lr", "b1"}
+    assert all(t.params["b1"] in (0.8, 0.9) for t in study.trials)

@@ -94,7 +94,8 @@ def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, tria
 
     Args:
       sweep: a ``jaxdl.sweep.Sweep`` (model, optimizer factory, loss, batch size, eval_every).
-      space: ``{hyperparameter: ("log", low, high) | ...}``, names the factory's arguments.
+      space: ``{hyperparameter: ("log", low, high) | ...}``, names the factory's arguments; or an
+        Optuna-style function ``trial -> {name: value}`` (``trial.suggest_float(...)`` inside).
       study: from ``open_study`` (or any Optuna study).
       trials, batch: complete trials wanted; trials per sweep program.
       num_steps: training steps per trial; metric: the ``eval_<name>`` that is the objective.
@@ -103,15 +104,19 @@ def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, tria
 
     import optuna
 
-    dists = distributions(space)
+    if callable(space):  # define-by-run: space(trial) -> {name: value}, as in an Optuna objective
+        ask = lambda: (lambda t: (t, dict(space(t))))(study.ask())
+    else:
+        dists = distributions(space)
+        ask = lambda: (lambda t: (t, {n: t.params[n] for n in dists}))(study.ask(dists))
     recover_interrupted(study)
     batches = run = 0
     seconds = 0.0
     while (missing := trials - _finished(study)) > 0:
-        asked = [study.ask(dists) for _ in range(min(batch, missing))]
+        asked, chosen = zip(*[ask() for _ in range(min(batch, missing))])
         report, pruned = _reporter(asked, metric)
         start = time.perf_counter()
-        result = sweep.run(data, hyperparams={n: [t.params[n] for t in asked] for n in dists},
+        result = sweep.run(data, hyperparams={n: [c[n] for c in chosen] for n in chosen[0]},
                            seeds=[seed + t.number for t in asked], num_steps=num_steps, report=report)
         seconds += time.perf_counter() - start
         values = result.eval_metrics[metric]  # [K, E]
