@@ -56,7 +56,7 @@ CONFIG = {
     "eval_count": Param(None, "attack only the first N test images (default all)", minimum=1, kind=int),
     "seed": Param(0, "initialisation, data order and attack seed", minimum=0),
 }
-QUICK = {"epochs": 2, "robust_epochs": 1, "train_steps": 2, "eval_steps": 3, "eps": "0,0.1,0.3", "eval_count": 64,
+QUICK = {"epochs": 1, "robust_epochs": 1, "train_steps": 2, "eval_steps": 3, "eps": "0,0.1,0.3", "eval_count": 64,
          "batch_size": 64}
 
 

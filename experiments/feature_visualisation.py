@@ -48,7 +48,7 @@ CONFIG = {
     "deletion_count": Param(1000, "test images in the deletion test", minimum=1),
     "seed": Param(0, "initialisation, data order and noise seed", minimum=0),
 }
-QUICK = {"epochs": 2, "steps": 8, "samples": 3, "ig_steps": 4, "deletion_count": 64}
+QUICK = {"epochs": 1, "steps": 8, "samples": 3, "ig_steps": 4, "deletion_count": 64}
 FRACTIONS = [0.0, 0.05, 0.1, 0.2, 0.3]
 
 

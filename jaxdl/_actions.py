@@ -23,7 +23,7 @@ from jaxdl._checkpoint import Checkpointer
 from jaxdl._inference import evaluate, to_host
 from jaxdl._resume import append_history
 
-__all__ = ["LoopState", "new_watch", "watch_step", "check_divergence", "ReportProgress", "RecordEvaluation",
+__all__ = ["LoopState", "Periodic", "new_watch", "watch_step", "check_divergence", "ReportProgress", "RecordEvaluation",
            "SaveCheckpoint"]
 
 
@@ -92,7 +92,7 @@ def check_divergence(loop: LoopState, done: int) -> None:
     )
 
 
-class _Periodic:
+class Periodic:
     """Fires at every multiple of ``every`` steps and at the last step (``every=None``: only
     at the last step)."""
 
@@ -103,7 +103,7 @@ class _Periodic:
         return done == num_steps or bool(self.every) and done % self.every == 0
 
 
-class ReportProgress(_Periodic):
+class ReportProgress(Periodic):
     """Every ``every`` steps: check for divergence and show the last loss on a tqdm bar."""
 
     def __init__(self, every: int, bar):
@@ -116,7 +116,7 @@ class ReportProgress(_Periodic):
         self.bar.update(done - self.bar.n)
 
 
-class RecordEvaluation(_Periodic):
+class RecordEvaluation(Periodic):
     """Every ``every`` steps: append a record to the history (and to ``workdir/history.jsonl``):
     ``step``, ``epoch``, ``train_loss`` (mean over the steps since the previous record), the
     ``eval_*`` metrics on ``eval_data`` and ``seconds`` (summed over resumed sessions)."""
@@ -153,7 +153,7 @@ class RecordEvaluation(_Periodic):
                                  test_acc=f"{np.mean(entry['eval_accuracy']):.3f}", refresh=False)
 
 
-class SaveCheckpoint(_Periodic):
+class SaveCheckpoint(Periodic):
     """Every ``every`` steps (and at the last): check for divergence, so a diverged state never
     overwrites the last good checkpoint, then save the state with the run's settings."""
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import jax
 import numpy as np
 
-from jaxdl._actions import LoopState, _Periodic
+from jaxdl._actions import LoopState, Periodic
 
 __all__ = ["WriteTensorBoard", "injected_learning_rate", "member_name", "write_sweep"]
 
@@ -36,7 +36,7 @@ def injected_learning_rate(opt_state) -> np.ndarray | None:
     return None
 
 
-class WriteTensorBoard(_Periodic):
+class WriteTensorBoard(Periodic):
     """After each history record: its scalars (and the learning rate) at its step.
 
     Args:
