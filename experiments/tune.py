@@ -5,8 +5,9 @@
 The study lives in ``--storage`` (default ``sqlite:///OUT/study.db``): kill the script at any
 moment and run the same command again, and it finishes the ``--trials`` requested, rerunning
 the trials that were in flight (``jaxdl.tune``). Each batch asks Optuna (TPE by default) for
-``--batch`` trials of AdamW's learning rate and weight decay, trains them as the members of one
-``jaxdl.sweep.Sweep`` program, reports each member's test accuracy at every evaluation (the
+``--batch`` trials of AdamW's learning rate and weight decay and the MLP's width and dropout,
+trains the trials that share a width and dropout as the members of one ``jaxdl.sweep.Sweep``
+program, reports each member's test accuracy at every evaluation (the
 pruner may stop a member there: frozen while the others go on) and tells the final one. Prints the best trial and trials per second; writes Optuna's
 optimisation history and parameter-importance plots (PNG) and ``tune.json``. Browse the same
 database with ``optuna-dashboard sqlite:///OUT/study.db``.
@@ -34,9 +35,12 @@ CONFIG = {
     "pruner": Param("median", "Optuna pruner: stops members mid-sweep", choices=["median", "hyperband",
                                                                                  "successive_halving", "none"]),
     "seed": Param(0, "sampler seed", minimum=0),
+    "tune_model": Param(True, "also tune the width and dropout (one program per distinct model in a batch); "
+                              "without: a 100-100 MLP, dropout 0, every batch one program"),
 }
 QUICK = {"trials": 4, "batch": 2, "steps": 20, "eval_every": 10}
-SPACE = {"learning_rate": ("log", 1e-4, 1e-1), "weight_decay": ("log", 1e-6, 1e-1)}
+SPACE = {"learning_rate": ("log", 1e-4, 1e-1), "weight_decay": ("log", 1e-6, 1e-1),
+         "width": ("categorical", [64, 100, 256]), "dropout": ("categorical", [0.0, 0.1, 0.3])}
 
 
 def run(config, out: str) -> dict:
@@ -45,11 +49,20 @@ def run(config, out: str) -> dict:
     data = jaxdl.data.mnist1d()
     storage = config.storage or f"sqlite:///{os.path.abspath(out)}/study.db"
     study = open_study(storage, config.study_name, sampler=config.sampler, pruner=config.pruner, seed=config.seed)
-    sweep = Sweep(jaxdl.MLP(features=(100, 100, 10)), optax.adamw, loss=jaxdl.softmax_cross_entropy, batch_size=100,
-                  eval_every=config.eval_every, metrics={"accuracy": jaxdl.accuracy})
+
+    def sweep_for(width, dropout):  # the model's shape: one program per distinct (width, dropout) in a batch
+        return Sweep(jaxdl.MLP(features=(width, width, 10), dropout_rate=dropout), optax.adamw,
+                     loss=jaxdl.softmax_cross_entropy, batch_size=100, eval_every=config.eval_every,
+                     metrics={"accuracy": jaxdl.accuracy})
+
     start = time.perf_counter()
-    result = tune(sweep, data, SPACE, study=study, trials=config.trials, batch=config.batch, num_steps=config.steps,
-                  seed=config.seed)
+    if config.tune_model:
+        result = tune(sweep_for, data, SPACE, study=study, trials=config.trials, batch=config.batch,
+                      num_steps=config.steps, seed=config.seed, model_params=("width", "dropout"))
+    else:
+        space = {n: SPACE[n] for n in ("learning_rate", "weight_decay")}
+        result = tune(sweep_for(100, 0.0), data, space, study=study, trials=config.trials, batch=config.batch,
+                      num_steps=config.steps, seed=config.seed)
     wall = time.perf_counter() - start
     rate = result.trials_run / wall if result.trials_run else float("nan")
     print(f"best trial: test accuracy {result.best_value:.4f} with " +

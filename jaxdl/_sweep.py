@@ -274,6 +274,8 @@ class Sweep:
             evaluation (the program then runs one evaluation period per call); the members it
             marks stop: their state is frozen from there on while the others go on (e.g. an
             Optuna pruner's verdicts). Same numbers as without ``report`` for members that run on.
+            When every member has stopped the program ends there (their remaining evaluations
+            repeat the frozen values, their remaining training losses are 0).
           log_dir: write TensorBoard runs there after the program, one folder per member named
             by its hyperparameters (``jaxdl._tensorboard.write_sweep``; needs tensorboardX).
         """
@@ -353,6 +355,11 @@ class Sweep:
                 newly = np.asarray(stop, bool).reshape(k) & active
                 stopped_at[newly] = step
                 active &= ~newly
+            if not active.any():  # every member stopped: the frozen values stand for the rest
+                rest = mask.shape[0] - c - 1
+                losses += [np.zeros_like(losses[-1])] * rest  # no training happened: no loss
+                evals += [evals[-1]] * rest
+                break
         metrics = {n: np.stack([e[n] for e in evals], axis=1) for n in evals[0]}
         return np.concatenate(losses, axis=1), metrics, stopped_at
 

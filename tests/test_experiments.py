@@ -324,8 +324,8 @@ THEORY_EXPERIMENTS = [
      lambda r: [(row["skip"], row["depth"]) for row in r["rows"]] == [(False, 1), (False, 2), (True, 1), (True, 2)]
      and r["rows"][0]["params"] == r["rows"][2]["params"]),
     ("tune", "tune.json", ["history.png"],
-     lambda r: r["trials_run"] == 4 and r["batches"] == 2 and 0 <= r["best_value"] <= 1
-     and set(r["best_params"]) == {"learning_rate", "weight_decay"}),
+     lambda r: r["trials_run"] == 4 and 2 <= r["batches"] <= 4 and 0 <= r["best_value"] <= 1
+     and set(r["best_params"]) == {"learning_rate", "weight_decay", "width", "dropout"}),
     ("adversarial", "adversarial.json", ["curves.png", "examples_standard.png", "examples_robust.png"],
      lambda r: r["eps"] == [0.0, 0.1, 0.3] and r["num_attacked"] == 64
      and all(r[n]["fgsm"][0] == r[n]["pgd"][0] for n in ("standard", "robust"))  # eps 0: the clean accuracy

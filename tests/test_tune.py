@@ -161,3 +161,24 @@ def test_a_define_by_run_space(tmp_path):
     result = tune(sweep, data, space, study=study, trials=3, batch=3, num_steps=5)
     assert result.trials_run == 3 and set(result.best_params) == {"lr", "b1"}
     assert all(t.params["b1"] in (0.8, 0.9) for t in study.trials)
+
+
+def test_model_shaping_parameters_split_a_batch_into_one_program_per_model(tmp_path):
+    import optax
+    from jaxdl.sweep import Sweep
+
+    built = []
+
+    def sweep_for(width, dropout):
+        built.append((width, dropout))
+        return Sweep(jaxdl.MLP(features=(width, 10), dropout_rate=dropout), optax.adam,
+                     loss=jaxdl.softmax_cross_entropy, batch_size=40, eval_every=5, metrics={"accuracy": jaxdl.accuracy})
+
+    data = jaxdl.data.mnist1d(num_samples=300)
+    study = open_study(f"sqlite:///{tmp_path}/m.db", "model", seed=0, pruner="none")
+    space = {"learning_rate": ("log", 1e-3, 1e-1), "width": ("categorical", [4, 8]), "dropout": ("categorical", [0.0, 0.2])}
+    result = tune(sweep_for, data, space, study=study, trials=8, batch=8, num_steps=5, model_params=("width", "dropout"))
+    combos = {(t.params["width"], t.params["dropout"]) for t in study.trials}
+    assert sorted(built) == sorted(combos)  # one sweep built per distinct model, once
+    assert result.batches == len(combos) and result.trials_run == 8
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)

@@ -3,7 +3,7 @@ a kill."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -78,9 +78,30 @@ def _reporter(asked, metric: str):
     return report, pruned
 
 
-def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, trials: int, batch: int,
-         num_steps: int, metric: str = "eval_accuracy", seed: int = 0) -> TuneResult:
-    """Run the study until it holds ``trials`` complete trials, asking Optuna for ``batch``
+def _run_and_tell(study, sweep: Sweep, data: Dataset, asked, chosen, *, metric: str, num_steps: int,
+                  seed: int) -> float:
+    """Train the trials ``asked`` (their optimizer values ``chosen``) as one program of ``sweep``,
+    reporting live, and tell Optuna each result; returns the program's seconds."""
+    import optuna
+
+    report, pruned = _reporter(asked, metric)
+    result = sweep.run(data, hyperparams={n: [c[n] for c in chosen] for n in chosen[0]},
+                       seeds=[seed + t.number for t in asked], num_steps=num_steps, report=report)
+    values = result.eval_metrics[metric]  # [K, E]
+    for i, trial in enumerate(asked):
+        final = float(values[i, -1])
+        if pruned[i]:  # stopped (frozen) at result.stopped_at[i]; the others went on
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        elif np.isfinite(final):
+            study.tell(trial, final)
+        else:  # a diverged member: failed, not a value the sampler should learn from
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return result.seconds
+
+
+def tune(sweep, data: Dataset, space, *, study, trials: int, batch: int, num_steps: int,
+         metric: str = "eval_accuracy", seed: int = 0, model_params: tuple[str, ...] = ()) -> TuneResult:
+    """Run the study until it holds ``trials`` finished trials, asking Optuna for ``batch``
     trials at a time and training them as the members of one ``sweep.run`` (each member its own
     hyperparameters, e.g. learning rate and weight decay of the sweep's optimizer factory).
 
@@ -88,46 +109,44 @@ def tune(sweep: Sweep, data: Dataset, space: Mapping[str, tuple], *, study, tria
     runs (``Sweep.run(report=)``), and the study's pruner (median, Hyperband, successive
     halving) may stop it there: a pruned member's state is frozen while the others go on, and
     its trial is told ``PRUNED``; the others are told their final value. Complete and pruned
-    trials count towards ``trials``. A restarted call first recovers
-    the trials a killed run left running (``recover_interrupted``) and only runs what is
-    missing, so no complete trial is lost or run twice.
+    trials count towards ``trials``. A restarted call first recovers the trials a killed run
+    left running (``recover_interrupted``) and only runs what is missing, so no complete trial
+    is lost or run twice.
 
     Args:
-      sweep: a ``jaxdl.sweep.Sweep`` (model, optimizer factory, loss, batch size, eval_every).
-      space: ``{hyperparameter: ("log", low, high) | ...}``, names the factory's arguments; or an
-        Optuna-style function ``trial -> {name: value}`` (``trial.suggest_float(...)`` inside).
+      sweep: a ``jaxdl.sweep.Sweep`` (model, optimizer factory, loss, batch size, eval_every);
+        or, with ``model_params``, a function ``{model param: value} -> Sweep`` (called once
+        per distinct value set, cached).
+      space: ``{hyperparameter: ("log", low, high) | ...}``, or an Optuna-style function
+        ``trial -> {name: value}`` (``trial.suggest_float(...)`` inside).
       study: from ``open_study`` (or any Optuna study).
-      trials, batch: complete trials wanted; trials per sweep program.
+      trials, batch: finished trials wanted; trials asked at a time.
       num_steps: training steps per trial; metric: the ``eval_<name>`` that is the objective.
+      model_params: names in ``space`` that shape the model (width, dropout rate, ...): the
+        batch is split into groups with equal values, each group one program of its own sweep;
+        the other names go to the optimizer factory.
     """
-    import time
-
-    import optuna
-
     if callable(space):  # define-by-run: space(trial) -> {name: value}, as in an Optuna objective
         ask = lambda: (lambda t: (t, dict(space(t))))(study.ask())
     else:
         dists = distributions(space)
         ask = lambda: (lambda t: (t, {n: t.params[n] for n in dists}))(study.ask(dists))
+    sweeps: dict[tuple, Sweep] = {}
     recover_interrupted(study)
     batches = run = 0
     seconds = 0.0
     while (missing := trials - _finished(study)) > 0:
-        asked, chosen = zip(*[ask() for _ in range(min(batch, missing))])
-        report, pruned = _reporter(asked, metric)
-        start = time.perf_counter()
-        result = sweep.run(data, hyperparams={n: [c[n] for c in chosen] for n in chosen[0]},
-                           seeds=[seed + t.number for t in asked], num_steps=num_steps, report=report)
-        seconds += time.perf_counter() - start
-        values = result.eval_metrics[metric]  # [K, E]
-        for i, trial in enumerate(asked):
-            final = float(values[i, -1])
-            if pruned[i]:  # stopped (frozen) at result.stopped_at[i]; the others went on
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            elif np.isfinite(final):
-                study.tell(trial, final)
-            else:  # a diverged member: failed, not a value the sampler should learn from
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        batches, run = batches + 1, run + len(asked)
+        asked = [ask() for _ in range(min(batch, missing))]
+        groups: dict[tuple, list] = {}
+        for trial, values in asked:
+            groups.setdefault(tuple((n, values[n]) for n in model_params), []).append((trial, values))
+        for key, members in groups.items():
+            if key not in sweeps:
+                sweeps[key] = sweep(**dict(key)) if model_params else sweep
+            chosen = [{n: v for n, v in values.items() if n not in model_params} for _, values in members]
+            seconds += _run_and_tell(study, sweeps[key], data, [t for t, _ in members], chosen, metric=metric,
+                                     num_steps=num_steps, seed=seed)
+            batches += 1
+        run += len(asked)
     best = study.best_trial
     return TuneResult(study, dict(best.params), float(best.value), batches, run, seconds)
