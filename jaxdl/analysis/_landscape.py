@@ -74,6 +74,12 @@ def random_direction(key: jax.Array, params, *, normalization: str | None = "fil
     """
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"random_direction: unknown normalization {normalization!r}; choose from {NORMALIZATIONS}.")
+    return _random_direction(key, params, normalization=normalization, include_biases=bool(include_biases))
+
+
+@functools.partial(jax.jit, static_argnames=("normalization", "include_biases"))
+def _random_direction(key, params, *, normalization, include_biases):
+    # One compiled program: op by op, a ResNet's hundred leaves took 1-1.5 s of small compiles.
     paths, treedef = jax.tree_util.tree_flatten_with_path(params)
     keys = jax.random.split(key, max(len(paths), 1))
     leaves = []
