@@ -21,14 +21,13 @@ Alternating rounds, medians; prints images/s and the ratios, writes OUT/attacks.
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxdl
-from common import output_dir, save_json
+from common import interleaved_seconds, output_dir, save_json, torch_lenet5
 
 EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 
@@ -37,20 +36,8 @@ def torch_lenet(params):
     """PyTorch's LeNet-5 with jaxdl's weights (HWIO -> OIHW kernels, [in, out] -> [out, in]
     dense weights, and F5's rows reordered from NHWC's flattening to NCHW's)."""
     import torch
-    F = torch.nn.functional
 
-    class LeNet(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c1, self.c3 = torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5)
-            self.f5, self.f6, self.out = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(torch.relu(self.c1(x)), 2)
-            x = F.max_pool2d(torch.relu(self.c3(x)), 2).flatten(1)
-            return self.out(torch.relu(self.f6(torch.relu(self.f5(x)))))
-
-    net, p = LeNet(), jax.tree.map(np.asarray, params)
+    net, p = torch_lenet5(), jax.tree.map(np.asarray, params)
     with torch.no_grad():
         for name in ("c1", "c3"):
             getattr(net, name).weight.copy_(torch.from_numpy(p[name]["kernel"].transpose(3, 2, 0, 1).copy()))
@@ -81,18 +68,6 @@ def torch_runner(params, x, y, batch_size, steps):
         return [attack(tx[i:i + batch_size], ty[i:i + batch_size]) for i in range(0, len(tx), batch_size)]
     return run, {"torch_version": torch.__version__, "torchattacks_version": torchattacks.__version__,
                  "torch_threads": torch.get_num_threads(), "logit_difference": diff}
-
-
-def interleaved_seconds(runners: dict, rounds: int) -> dict[str, float]:
-    for run in runners.values():
-        run()  # compile / warm up, untimed
-    seconds = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            t = time.perf_counter()
-            jax.block_until_ready(run())
-            seconds[name].append(time.perf_counter() - t)
-    return {name: float(np.median(s)) for name, s in seconds.items()}
 
 
 def main(argv=None) -> dict:
@@ -131,13 +106,13 @@ def main(argv=None) -> dict:
         run_torch, info = torch_runner(params, x, y, args.batch_size, args.steps)
         if run_torch is not None:
             runners["torchattacks"] = run_torch
-    pgd_seconds = interleaved_seconds(runners, args.rounds)
+    pgd_seconds = interleaved_seconds(runners, rounds=args.rounds)
 
     kw = dict(attack="pgd", steps=args.budget_steps, batch_size=args.batch_size, key=jax.random.key(3))
     budgets = {"one_program": lambda: jaxdl.robust_accuracy(logits_fn, x, y, eps=EPS, **kw),
                "separate_calls": lambda: jnp.stack([jaxdl.robust_accuracy(logits_fn, x, y, eps=[e], **kw)[0]
                                                     for e in EPS])}
-    budget_seconds = interleaved_seconds(budgets, args.rounds)
+    budget_seconds = interleaved_seconds(budgets, rounds=args.rounds)
 
     result = {"device": jax.devices()[0].device_kind, "jax_version": jax.__version__, "images": len(x),
               "batch_size": args.batch_size, "steps": args.steps, "data": "mnist" if args.data_dir else "uniform noise",

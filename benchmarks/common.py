@@ -1,4 +1,5 @@
-"""What every benchmark script shares: its output directory, its JSON file, and timing of train steps."""
+"""What every benchmark script shares: its output directory, its JSON file, timing in alternating
+rounds, and the PyTorch LeNet-5 the CPU comparisons run against."""
 
 from __future__ import annotations
 
@@ -42,3 +43,40 @@ def interleaved_rates(runners: dict, *, steps: int, rounds: int) -> dict[str, fl
             run(steps)
             seconds[name].append((time.perf_counter() - t) / steps)
     return {name: float(1.0 / np.median(s)) for name, s in seconds.items()}
+
+
+def interleaved_seconds(runners: dict, *, rounds: int, warm_up: bool = True) -> dict[str, float]:
+    """Median seconds of each runner's ``run()`` (until its result is ready), timed in
+    alternating rounds as ``interleaved_rates``; ``warm_up=False`` when the caller already ran
+    each once (e.g. to compare their results)."""
+    if warm_up:
+        for run in runners.values():
+            jax.block_until_ready(run())
+    seconds = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            t = time.perf_counter()
+            jax.block_until_ready(run())
+            seconds[name].append(time.perf_counter() - t)
+    return {name: float(np.median(s)) for name, s in seconds.items()}
+
+
+def torch_lenet5():
+    """PyTorch's LeNet-5 as ``jaxdl.LeNet5()`` computes it (C1 padded by 2, ReLU, max pools;
+    NCHW). Needs torch."""
+    import torch
+
+    F = torch.nn.functional
+
+    class LeNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c3 = torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5)
+            self.f5, self.f6, self.out = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(torch.relu(self.c1(x)), 2)
+            x = F.max_pool2d(torch.relu(self.c3(x)), 2).flatten(1)
+            return self.out(torch.relu(self.f6(torch.relu(self.f5(x)))))
+
+    return LeNet()

@@ -33,7 +33,7 @@ import jax
 import optax
 
 import jaxdl
-from common import interleaved_rates, output_dir, save_json
+from common import interleaved_rates, output_dir, save_json, torch_lenet5
 
 
 class FlaxLeNet5(nn.Module):
@@ -75,17 +75,6 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
     torch.manual_seed(0)
     F = torch.nn.functional
 
-    class LeNet(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c1, self.c3 = torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5)
-            self.f5, self.f6, self.out = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(torch.relu(self.c1(x)), 2)
-            x = F.max_pool2d(torch.relu(self.c3(x)), 2).flatten(1)
-            return self.out(torch.relu(self.f6(torch.relu(self.f5(x)))))
-
     class Block(torch.nn.Module):  # He et al. 2016 option A, as jaxdl.BasicBlock
         def __init__(self, c_in, c, stride):
             super().__init__()
@@ -125,7 +114,7 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
     lenet = {}
     for channels_last in (False, True):
         for fused in (False, True):
-            model, xx = LeNet(), x
+            model, xx = torch_lenet5(), x
             if channels_last:
                 model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
             lenet[f"torch_lenet5_{'channels_last' if channels_last else 'nchw'}_{'fused' if fused else 'foreach'}"] = \

@@ -20,7 +20,6 @@ OUT/feature_vis.json.
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +28,7 @@ import optax
 
 import jaxdl
 from jaxdl.analysis import class_score
-from common import output_dir, save_json
+from common import interleaved_seconds, output_dir, save_json
 
 
 def main(argv=None) -> dict:
@@ -76,13 +75,7 @@ def main(argv=None) -> dict:
     runners = {"batched": run_batched, "sequential": run_sequential}
     images = {name: np.asarray(run()) for name, run in runners.items()}  # compile, untimed
     probs = {name: np.asarray(jax.nn.softmax(logits_fn(v)))[np.arange(10), np.arange(10)] for name, v in images.items()}
-    seconds = {name: [] for name in runners}
-    for _ in range(args.rounds):
-        for name, run in runners.items():
-            t = time.perf_counter()
-            jax.block_until_ready(run())
-            seconds[name].append(time.perf_counter() - t)
-    median = {k: float(np.median(v)) for k, v in seconds.items()}
+    median = interleaved_seconds(runners, rounds=args.rounds, warm_up=False)
     result = {"device": jax.devices()[0].device_kind, "jax_version": jax.__version__, "steps": args.steps,
               "batched_seconds": median["batched"], "sequential_seconds": median["sequential"],
               "speedup": median["sequential"] / median["batched"], "max_abs_difference": max_diff,

@@ -21,14 +21,13 @@ writes OUT/landscape.json.
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import numpy as np
 import optax
 
 import jaxdl
-from common import output_dir, save_json
+from common import interleaved_seconds, output_dir, save_json
 
 
 def trained_mlp(train_steps: int, num_samples: int):
@@ -84,13 +83,7 @@ def main(argv=None) -> dict:
     scale = float(np.max(np.abs(surfaces["loop"])))
     if not max_diff <= 1e-4 * max(scale, 1.0):
         raise SystemExit(f"the two surfaces differ: max |difference| {max_diff:g} (losses up to {scale:g})")
-    seconds = {"jaxdl": [], "loop": []}
-    for _ in range(args.rounds):
-        for name, fn in (("jaxdl", run_jaxdl), ("loop", run_loop)):
-            t = time.perf_counter()
-            fn()
-            seconds[name].append(time.perf_counter() - t)
-    median = {k: float(np.median(v)) for k, v in seconds.items()}
+    median = interleaved_seconds({"jaxdl": run_jaxdl, "loop": run_loop}, rounds=args.rounds, warm_up=False)
     points = len(coords)
     result = {
         "device": jax.devices()[0].device_kind,
