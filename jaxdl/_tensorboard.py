@@ -19,7 +19,7 @@ import numpy as np
 
 from jaxdl._actions import LoopState, Periodic
 
-__all__ = ["WriteTensorBoard", "injected_learning_rate", "member_name", "write_sweep"]
+__all__ = ["WriteTensorBoard", "injected_learning_rate", "member_name", "write_hparams", "write_sweep"]
 
 
 def injected_learning_rate(opt_state) -> np.ndarray | None:
@@ -89,18 +89,22 @@ class WriteTensorBoard(Periodic):
             writer.close()
 
     def _write_hparams(self, writer, final: dict, k: int) -> None:
-        # Through the run's own writer: SummaryWriter.add_hparams opens a second writer, whose
-        # event file can take the same name (same second, same host) and replace the first.
-        from tensorboardX.summary import hparams as hparams_summaries
-
         metrics = {f"hparam/{n}": self._value(v, k) for n, v in final.items() if n.startswith("eval_") or n == "train_loss"}
-        metrics = {n: v for n, v in metrics.items() if v is not None}
         values = {n: (v if isinstance(v, (int, float, str, bool)) else str(v)) for n, v in self.hparams.items()}
-        step = int(final.get("step", 0))  # the last step: a step going backwards makes TensorBoard drop events
-        for summary in hparams_summaries(values, metrics):
-            writer.file_writer.add_summary(summary, step)
-        for name, value in metrics.items():
-            writer.add_scalar(name, value, step)
+        write_hparams(writer, values, {n: v for n, v in metrics.items() if v is not None}, int(final.get("step", 0)))
+
+
+def write_hparams(writer, values: Mapping[str, Any], metrics: Mapping[str, float], step: int) -> None:
+    """The HParams plugin's summaries (``values``, and ``metrics`` also as scalars) at ``step``,
+    through ``writer`` itself: ``SummaryWriter.add_hparams`` opens a second writer, whose event
+    file can take the same name (same second, same host) and replace the first. ``step`` should
+    be the run's last: a step going backwards makes TensorBoard drop ("purge") later events."""
+    from tensorboardX.summary import hparams as hparams_summaries
+
+    for summary in hparams_summaries(dict(values), dict(metrics)):
+        writer.file_writer.add_summary(summary, step)
+    for name, value in metrics.items():
+        writer.add_scalar(name, value, step)
 
 
 def member_name(hyperparams: Mapping[str, np.ndarray], k: int) -> str:
@@ -115,7 +119,6 @@ def write_sweep(result, log_dir: str | os.PathLike) -> list[str]:
     metrics at the evaluation steps, and its hyperparameters with the final metrics (HParams).
     Written after the sweep program, so no step waits on it; process 0 only. Returns the folders."""
     from tensorboardX import SummaryWriter
-    from tensorboardX.summary import hparams as hparams_summaries
 
     if jax.process_index() != 0:
         return []
@@ -129,12 +132,8 @@ def write_sweep(result, log_dir: str | os.PathLike) -> list[str]:
             for name, values in result.eval_metrics.items():
                 for step, value in zip(result.eval_steps, values[k]):
                     writer.add_scalar(name, float(value), int(step))
-            last = int(result.eval_steps[-1])
-            finals = {f"hparam/{n}": float(v[k, -1]) for n, v in result.eval_metrics.items()}
-            values = {n: float(v[k]) for n, v in result.hyperparams.items()}
-            for summary in hparams_summaries(values, finals):
-                writer.file_writer.add_summary(summary, last)
-            for name, value in finals.items():
-                writer.add_scalar(name, value, last)
+            write_hparams(writer, {n: float(v[k]) for n, v in result.hyperparams.items()},
+                          {f"hparam/{n}": float(v[k, -1]) for n, v in result.eval_metrics.items()},
+                          int(result.eval_steps[-1]))
         folders.append(folder)
     return folders
