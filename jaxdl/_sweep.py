@@ -160,16 +160,20 @@ class Sweep:
         self._executables: dict[tuple, tuple] = {}
         self._last_plan: tuple = (None, None)  # ((signature, data seed), batch indices): a pure function of them
 
-        def run(state, step_key, x, y, x_test, y_test, indices, mask):
-            indices = indices.reshape(mask.shape)  # [chunks, eval_every, batch]
-
+        def period(state, step_key, x, y, indices, mask):
+            """Train steps over one evaluation period's batches ``indices, mask [eval_every, batch]``."""
             def one_step(state, batch_plan):
                 idx, m = batch_plan
                 state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
                 return state, step_metrics["train_loss"]
 
+            return jax.lax.scan(one_step, state, (indices, mask))
+
+        def run(state, step_key, x, y, x_test, y_test, indices, mask):
+            indices = indices.reshape(mask.shape)  # [chunks, eval_every, batch]
+
             def one_chunk(state, chunk_plan):
-                state, losses = jax.lax.scan(one_step, state, chunk_plan)
+                state, losses = period(state, step_key, x, y, *chunk_plan)
                 return state, (losses, eval_step(state, {"x": x_test, "y": y_test}))
 
             _, (losses, evals) = jax.lax.scan(one_chunk, state, (indices, mask))
@@ -177,12 +181,7 @@ class Sweep:
 
         def chunk(state, active, step_key, x, y, x_test, y_test, indices, mask):
             """``eval_every`` steps and an evaluation; a member not ``active`` keeps its state."""
-            def one_step(state, batch_plan):
-                idx, m = batch_plan
-                state, step_metrics = train_step(state, {"x": x[idx], "y": y[idx], "mask": m}, step_key)
-                return state, step_metrics["train_loss"]
-
-            new_state, losses = jax.lax.scan(one_step, state, (indices, mask))
+            new_state, losses = period(state, step_key, x, y, indices, mask)
             new_state = jax.tree.map(lambda n, o: jnp.where(active, n, o), new_state, state)
             return new_state, losses, eval_step(new_state, {"x": x_test, "y": y_test})
 
