@@ -114,6 +114,7 @@ def run(args, out: str) -> dict:
         model, tx, data, loss=loss, seeds=seeds, num_steps=args.steps, batch_size=args.batch_size,
         metrics=metrics, regularizer=regularizer, workdir=out, checkpoint_every=args.checkpoint_every,
         progress=args.progress, description=f"{args.dataset}/{args.model}/{args.optimizer} x{args.seeds}",
+        log_dir=args.log_dir,
     )
     history, per_seed = trained.pop("history"), trained["per_seed"]
     del trained["state"]

@@ -36,10 +36,12 @@ def train_seeds(
     eval_every: int | None = None,
     progress: bool = True,
     description: str = "train",
+    log_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` with ``tx`` from each seed, all seeds as one vmapped program (``fit``
     with ``stacked=True``: each seed has its own initialisation, data order and dropout), then
-    evaluate the final parameters on every example of both splits.
+    evaluate the final parameters on every example of both splits. ``log_dir``: TensorBoard
+    runs of the training (``fit``'s, one folder per seed).
 
     Returns:
       ``{"per_seed": [{seed, test_loss, train_loss, [test_accuracy, train_accuracy]}],
@@ -57,6 +59,7 @@ def train_seeds(
         states, data, make_train_step(loss, metrics=metrics, regularizer=regularizer), key=run_keys,
         num_steps=num_steps, batch_size=batch_size, eval_step=eval_step, eval_every=eval_every, workdir=workdir,
         checkpoint_every=checkpoint_every, stacked=True, progress=progress, description=description,
+        log_dir=log_dir,
     )
     final_eval = jax.jit(jax.vmap(eval_step, in_axes=(0, None)))
     test = evaluate(final_eval, result.state, data.x_test, data.y_test)

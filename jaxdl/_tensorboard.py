@@ -19,7 +19,7 @@ import numpy as np
 
 from jaxdl._actions import LoopState, Periodic
 
-__all__ = ["WriteTensorBoard", "injected_learning_rate", "member_name", "write_hparams", "write_sweep"]
+__all__ = ["WriteTensorBoard", "injected_learning_rate", "member_name", "write_figures", "write_hparams", "write_sweep"]
 
 
 def injected_learning_rate(opt_state) -> np.ndarray | None:
@@ -137,3 +137,35 @@ def write_sweep(result, log_dir: str | os.PathLike) -> list[str]:
                           int(result.eval_steps[-1]))
         folders.append(folder)
     return folders
+
+
+def write_figures(log_dir: str | os.PathLike, paths, *, step: int = 0, hparams: Mapping[str, Any] | None = None,
+                  metrics: Mapping[str, float] | None = None) -> list[str]:
+    """A run's figures (PNG files) as TensorBoard images, each tagged by its file name without
+    ``.png`` (``curves``), at ``step``; with ``hparams`` also the HParams plugin's summaries,
+    ``metrics`` (``{name: number}``) as its metrics and scalars. Process 0 only.
+
+    Returns:
+      the tags written (none on other processes).
+    """
+    import matplotlib.image
+    from tensorboardX import SummaryWriter
+
+    if jax.process_index() != 0:
+        return []
+    tags = []
+    with SummaryWriter(logdir=os.fspath(log_dir), flush_secs=10 ** 6) as writer:
+        for path in sorted(map(os.fspath, paths)):
+            try:
+                image = np.asarray(matplotlib.image.imread(path))  # [H, W, 3 or 4], floats in [0, 1] for a PNG
+            except (OSError, ValueError, SyntaxError) as error:  # PIL: OSError / SyntaxError on bad bytes
+                raise ValueError(f"write_figures: cannot read {path} as an image ({error}).") from error
+            if image.ndim != 3 or image.shape[-1] not in (3, 4):
+                raise ValueError(f"write_figures: {path} is not an RGB or RGBA image (shape {image.shape}).")
+            tag = os.path.splitext(os.path.basename(path))[0]
+            writer.add_image(tag, image[..., :3], step, dataformats="HWC")
+            tags.append(tag)
+        if hparams:
+            values = {n: (v if isinstance(v, (int, float, str, bool)) else str(v)) for n, v in hparams.items()}
+            write_hparams(writer, values, dict(metrics or {}), step)
+    return tags

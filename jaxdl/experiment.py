@@ -20,7 +20,9 @@ it), checks every value against its ``Param`` (a bad one ends the process with a
 error naming the flag and exit status 2, never a traceback), creates and prints ``--out``
 (default ``runs/NAME``), runs, and writes the returned numbers atomically as
 ``out/NAME.json`` with the config beside them. A run whose training diverged ends with exit
-status ``DIVERGED_EXIT_CODE``, the last good checkpoint kept. Flax's examples
+status ``DIVERGED_EXIT_CODE``, the last good checkpoint kept. With ``--log-dir DIR`` the run
+is also a TensorBoard run: its figures (every PNG under ``out``) as images, its config as
+hyperparameters and its top-level numbers as metrics (HParams). Flax's examples
 (``configs/default.py`` + ``get_config()``) are the model: a config per experiment, a comment
 on every field; here the comment is the ``Param``'s help, shown by ``--help``.
 """
@@ -106,7 +108,7 @@ def parse_config(config: Mapping[str, Param], argv: Sequence[str] | None, *, qui
                  check: Callable[[types.SimpleNamespace], str | None] | None = None) -> types.SimpleNamespace:
     """The config from the command line ``argv``: defaults, then ``quick`` with ``--quick``,
     then explicit flags; each value checked against its ``Param``. Adds ``quick``, ``out``
-    (default ``default_out(config)``, else ``runs/NAME``) and ``progress``. ``check(config)``
+    (default ``default_out(config)``, else ``runs/NAME``), ``progress`` and ``log_dir``. ``check(config)``
     returns why a combination of values is not accepted (a one-line message), or None.
 
     Raises:
@@ -122,6 +124,8 @@ def parse_config(config: Mapping[str, Param], argv: Sequence[str] | None, *, qui
     parser.add_argument("--quick", action="store_true", help="a small, fast configuration (for tests)")
     parser.add_argument("--out", default=None, help=f"output directory (default: runs/{name})")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
+    parser.add_argument("--log-dir", default=None,
+                        help="also a TensorBoard run there: the figures, the config and the numbers (needs tensorboardX)")
     is_quick = "--quick" in argv
     for field, param in config.items():
         _add(parser, field, param, quick[field] if is_quick and field in quick else param.default)
@@ -169,9 +173,27 @@ def main(run: Callable[[types.SimpleNamespace, str], Mapping[str, Any]], config:
         result = dict(run(values, out))
         result.setdefault("config", vars(values))
         save_json(result, out, result_file or f"{name}.json")
+        if values.log_dir is not None:
+            _to_tensorboard(values.log_dir, out, result)
         return result
 
     return run_script(go, [])
+
+
+def _to_tensorboard(log_dir: str, out: str, result: Mapping[str, Any]) -> None:
+    """Every PNG under ``out`` as an image, the config's plain values as hyperparameters and the
+    result's top-level numbers as metrics, in one TensorBoard run at ``log_dir``."""
+    from jaxdl.plotting import write_figures
+
+    plain = (bool, int, float, str)
+    config = result.get("config")
+    config = config if isinstance(config, Mapping) else {}
+    hparams = {n: v for n, v in config.items() if isinstance(v, plain) and n not in ("out", "log_dir", "progress")}
+    metrics = {n: float(v) for n, v in result.items()
+               if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)}
+    figures = [os.path.join(d, f) for d, _, files in os.walk(out) for f in files if f.endswith(".png")]
+    tags = write_figures(log_dir, figures, hparams=hparams, metrics=metrics)
+    print(f"TensorBoard run with {len(tags)} figure(s): {os.path.abspath(log_dir)}")
 
 
 def output_dir(path: str | os.PathLike) -> str:

@@ -14,6 +14,7 @@ from jaxdl._robust_plotting import plot_adversarial_examples as plot_adversarial
 from jaxdl._vis_plotting import plot_attributions as plot_attributions
 from jaxdl._vis_plotting import plot_filters as plot_filters
 from jaxdl._vis_plotting import plot_image_grid as plot_image_grid
+from jaxdl._tensorboard import write_figures as write_figures
 
 __all__ = [
     "save_figure",
@@ -29,4 +30,5 @@ __all__ = [
     "plot_attributions",
     "plot_filters",
     "plot_image_grid",
+    "write_figures",
 ]

@@ -13,6 +13,7 @@ import sys
 
 os.environ["JAX_PLATFORMS"] = "cpu"
 
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 
 import jax  # noqa: E402
@@ -51,9 +52,18 @@ def main(process_id: int, num_processes: int, port: int, out: str) -> None:
     diff = max_diff(params, ref_params)
 
     # fit itself, on the global mesh (every process passes the same data and key).
+    # Each process is given its own log folder, so the test can tell who wrote: only process 0 may.
+    # (Without tensorboardX, the dev extra, nothing is logged and the test checks nothing of it.)
+    has_board = importlib.util.find_spec("tensorboardX") is not None
+    log_dir = os.path.join(os.path.dirname(out), f"tb_{process_id}") if has_board else None
     fitted = jaxdl.fit(jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape),
                        data, train_step, key=rng, num_steps=STEPS, batch_size=BATCH, progress=False,
-                       eval_step=jaxdl.make_eval_step(jaxdl.softmax_cross_entropy, metrics={"accuracy": jaxdl.accuracy}))
+                       eval_step=jaxdl.make_eval_step(jaxdl.softmax_cross_entropy, metrics={"accuracy": jaxdl.accuracy}),
+                       log_dir=log_dir, hparams={"process": process_id})
+    from jaxdl.plotting import plot_history, write_figures
+
+    figure = plot_history(fitted.history, os.path.join(os.path.dirname(out), f"curves_{process_id}.png"))
+    figure_tags = write_figures(os.path.join(log_dir, "figures"), [figure]) if has_board else []
     fit_local = jaxdl.fit(jaxdl.create_train_state(model, tx, key=jax.random.key(0), input_shape=data.input_shape),
                           data, train_step, key=rng, num_steps=STEPS, batch_size=BATCH, progress=False,
                           devices=jax.local_devices()[:1])
@@ -66,6 +76,8 @@ def main(process_id: int, num_processes: int, port: int, out: str) -> None:
         "step_diff": diff,
         "fit_diff": fit_diff,
         "fit_eval_accuracy": fitted.history[-1]["eval_accuracy"],
+        "fit_history": [{n: float(r[n]) for n in ("step", "eval_accuracy")} for r in fitted.history],
+        "figure_tags": figure_tags,
         "final_train_loss": float(np.asarray(metrics["train_loss"])),
     }
     with open(out, "w") as f:

@@ -65,6 +65,39 @@ def test_train_quick_other_configs(tmp_path, args):
     assert metrics["steps"] == 200 and math.isfinite(metrics["test_loss"])  # not NaN, not inf
 
 
+def test_train_log_dir_is_a_tensorboard_run(tmp_path):
+    """--log-dir: the seeds' curves (fit's runs, one folder per seed) and the figure, the config
+    and the numbers (the experiment scaffold), read back with TensorBoard's reader."""
+    pytest.importorskip("tensorboardX")
+    ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    out, tb = tmp_path / "out", tmp_path / "tb"
+    _run("experiments/train.py", "--quick", "--no-progress", "--out", out, "--dataset", "moons", "--model", "shallow",
+         "--hidden", "16", "--optimizer", "sgd", "--lr", "0.5", "--batch-size", "50", "--seeds", "2", "--log-dir", tb)
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    for k in range(2):
+        acc = ea.EventAccumulator(str(tb / f"member_{k}"), size_guidance={ea.SCALARS: 0})
+        acc.Reload()
+        losses = acc.Scalars("eval_loss")
+        assert [e.step for e in losses] == [r["step"] for r in history] and history[-1]["step"] == 200
+        assert [e.value for e in losses] == pytest.approx([r["eval_loss"][k] for r in history], rel=1e-6)
+        assert [e.value for e in acc.Scalars("learning_rate")] == pytest.approx([0.5] * len(losses))
+    root = ea.EventAccumulator(str(tb), size_guidance={ea.IMAGES: 0, ea.SCALARS: 0})
+    root.Reload()
+    (image,) = root.Images("curves")
+    assert (image.width, image.height) == _png_size(out / "curves.png")
+    assert root.Scalars("test_accuracy")[0].value == pytest.approx(metrics["test_accuracy"])
+    events = b"".join(p.read_bytes() for p in tb.glob("events.out.tfevents.*"))
+    assert b"hparams" in events and b"optimizer" in events and b"sgd" in events
+
+
+def _png_size(path):
+    import struct
+
+    header = open(path, "rb").read(24)
+    return struct.unpack(">II", header[16:24])
+
+
 def test_train_resumes_a_finished_run(tmp_path):
     _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, "--dataset", "xor", "--batch-size", "50")
     first = json.loads((tmp_path / "metrics.json").read_text())

@@ -2,6 +2,7 @@
 full batch after 20 steps (see data_parallel_job.py, run in its own process because the
 device count is fixed when jax starts)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -91,3 +92,20 @@ def test_two_processes_train_like_one(tmp_path):
         assert r["fit_diff"] <= 1e-5
     assert results[0]["final_train_loss"] == results[1]["final_train_loss"]
     assert results[0]["fit_eval_accuracy"] == results[1]["fit_eval_accuracy"]
+    _only_process_zero_wrote_tensorboard(tmp_path, results)
+
+
+def _only_process_zero_wrote_tensorboard(tmp_path, results):
+    """fit(log_dir=) and write_figures on both processes: process 0's folder holds the
+    history, process 1 created nothing."""
+    if importlib.util.find_spec("tensorboardX") is None:
+        return  # the job ran without the extra: nothing was asked of it
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    assert not (tmp_path / "tb_1").exists() and results[1]["figure_tags"] == []
+    assert results[0]["figure_tags"] == ["curves_0"]
+    acc = ea.EventAccumulator(str(tmp_path / "tb_0"), size_guidance={ea.SCALARS: 0})
+    acc.Reload()
+    history = results[0]["fit_history"]
+    assert [(e.step, e.value) for e in acc.Scalars("eval_accuracy")] == [
+        (int(r["step"]), pytest.approx(r["eval_accuracy"])) for r in history]

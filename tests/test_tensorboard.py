@@ -77,3 +77,36 @@ def test_a_sweep_writes_one_run_per_member_named_by_its_hyperparameters(tmp_path
         np.testing.assert_allclose([v for _, v in scalars["eval_accuracy"]], result.eval_metrics["eval_accuracy"][k],
                                    rtol=1e-6)
         assert [s for s, _ in scalars["eval_accuracy"]] == [5, 10]
+
+
+def test_figures_are_written_as_images_pixel_for_pixel(tmp_path):
+    import io
+
+    import matplotlib.image
+
+    from jaxdl.plotting import write_figures
+
+    pixels = np.random.default_rng(0).integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
+    matplotlib.image.imsave(tmp_path / "noise.png", pixels)  # saved as RGBA
+    tags = write_figures(tmp_path / "tb", [tmp_path / "noise.png"], step=7, hparams={"lr": 0.1},
+                         metrics={"accuracy": 0.5})
+    assert tags == ["noise"]
+    acc = event_accumulator.EventAccumulator(str(tmp_path / "tb"), size_guidance={event_accumulator.IMAGES: 0})
+    acc.Reload()
+    (image,) = acc.Images("noise")
+    assert (image.step, image.width, image.height) == (7, 40, 30)
+    decoded = matplotlib.image.imread(io.BytesIO(image.encoded_image_string), format="png")
+    np.testing.assert_array_equal(np.round(decoded[..., :3] * 255).astype(np.uint8), pixels)
+    assert [e.value for e in acc.Scalars("accuracy")] == [0.5]
+
+
+def test_write_figures_names_a_file_that_is_not_an_image(tmp_path):
+    import matplotlib.image
+
+    from jaxdl.plotting import write_figures
+
+    matplotlib.image.imsave(tmp_path / "gray.png", np.zeros((4, 4)), cmap="gray")  # RGBA: accepted
+    assert write_figures(tmp_path / "tb", [tmp_path / "gray.png"]) == ["gray"]
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="cannot read .*broken.png as an image"):
+        write_figures(tmp_path / "tb2", [tmp_path / "broken.png"])
