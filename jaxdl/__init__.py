@@ -17,6 +17,7 @@ from jaxdl import models as models
 from jaxdl import optim as optim
 from jaxdl import robust as robust
 from jaxdl import sweep as sweep
+from jaxdl import bench as bench
 from jaxdl import tune as tune
 # analysis
 from jaxdl.analysis import check_gradients as check_gradients

@@ -77,11 +77,13 @@ def plot_bands(
     ylabel: str = "loss",
     title: str = "",
     logy: bool = True,
+    hline: float | None = None,
 ) -> str:
     """One line per label: the mean over runs with a +- one standard deviation band.
 
     Args:
       series: ``{label: (x [S], values [K, S])}``, ``K`` runs (seeds) of ``S`` points each.
+      hline: a dashed horizontal line there (a target), if given.
 
     Returns:
       ``path``, after writing the PNG there.
@@ -93,6 +95,8 @@ def plot_bands(
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+    if hline is not None:
+        ax.axhline(hline, color="gray", linestyle="--", linewidth=1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:

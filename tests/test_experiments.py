@@ -374,3 +374,13 @@ def test_theory_experiment_quick(tmp_path, script, json_name, pngs, check):
     assert check(result), result
     for png in pngs:
         assert (tmp_path / png).stat().st_size > 5_000, png
+
+
+def test_bench_suite_quick(tmp_path):
+    stdout = _run("benchmarks/bench_suite.py", "--quick", "--problems", "quadratic_deep", "mnist1d_mlp",
+                  "--out", tmp_path)
+    rows = json.loads((tmp_path / "bench_suite.json").read_text())["rows"]
+    assert set(rows) == {"quadratic_deep", "mnist1d_mlp"}
+    for row in rows.values():
+        assert row["members"] == 9 and row["vmapped"] > 0 and row["speedup"] == row["one_by_one"] / row["vmapped"]
+    assert "one by one" in stdout
