@@ -1,6 +1,6 @@
 """How much the optimizer suite gains from training a grid as one vmapped program.
 
-    python benchmarks/bench_suite.py                 # 4 CPU problems, Adam's 9-rate DeepOBS grid
+    python benchmarks/bench_suite.py                 # 4 CPU problems, Adam's 11-rate DeepOBS grid
     python benchmarks/bench_suite.py --quick         # for tests
 
 For each problem: the DeepOBS tuning unit of one optimizer (its learning-rate grid, one seed
@@ -54,6 +54,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     out = output_dir(args.out)
     protocol = bench.get_protocol("deepobs")
+    protocol = protocol.quick() if args.quick else protocol
     rows = {}
     for name in args.problems:
         problem = bench.get_problem(name)

@@ -143,6 +143,8 @@ def test_protocol_candidates():
     assert len(bench.get_protocol("small").candidates(MOONS, adam)) == 25
     assert len(bench.get_protocol("large").candidates(MOONS, adam)) == 50
     assert bench.get_protocol("small", schedule="cosine").tag == "small_cosine"
+    quick = bench.get_protocol("deepobs").quick().candidates(bench.get_problem("quadratic_deep"), adam)
+    assert [c["learning_rate"] for c in quick] == pytest.approx([1e-4, 10 ** -1.5, 10.0])  # ends and middle
 
 
 # --- the plan: layout, selection, resume ------------------------------------------------------

@@ -47,6 +47,7 @@ class Protocol:
       schedule: ``"constant"`` or ``"cosine"`` learning rate.
       validation_fraction: the training examples held out for tuning.
       search_seed: the seed of the tuning runs and of the random search.
+      max_settings: keep at most this many grid points, spread over the grid (``quick``).
     """
 
     name: str
@@ -56,6 +57,7 @@ class Protocol:
     schedule: str = "constant"
     validation_fraction: float = 0.1
     search_seed: int = 0
+    max_settings: int | None = None
 
     @property
     def tag(self) -> str:
@@ -67,7 +69,10 @@ class Protocol:
         if self.search == "defaults":
             return [dict(optimizer.defaults)]
         if self.search == "grid":
-            return [{**optimizer.defaults, "learning_rate": float(lr)} for lr in problem.learning_rates]
+            rates = np.asarray(problem.learning_rates)
+            if self.max_settings is not None and len(rates) > self.max_settings:
+                rates = rates[np.linspace(0, len(rates) - 1, self.max_settings).round().astype(int)]
+            return [{**optimizer.defaults, "learning_rate": float(lr)} for lr in rates]
         if self.search == "random":
             return [{**optimizer.defaults, **draw} for draw in sample_space(optimizer.space, self.samples,
                                                                            self.search_seed)]
@@ -75,7 +80,7 @@ class Protocol:
 
     def quick(self) -> "Protocol":
         """Two seeds and at most three settings: for tests and ``--quick``."""
-        return dataclasses.replace(self, num_seeds=2, samples=min(self.samples, 3))
+        return dataclasses.replace(self, num_seeds=2, samples=min(self.samples, 3), max_settings=3)
 
 
 PROTOCOLS = {
