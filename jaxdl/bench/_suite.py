@@ -137,7 +137,7 @@ def _steps_to_target(problem: Problem, steps: np.ndarray, values: np.ndarray) ->
     return int(steps[hit[0]]) if hit.size else None
 
 
-def _records(unit: Unit, result, protocol: Protocol, seconds: float) -> list[dict[str, Any]]:
+def _records(unit: Unit, result, protocol: Protocol, seconds: float, execution: str) -> list[dict[str, Any]]:
     """One DeepOBS-style JSON record per member of a ``SweepResult``."""
     split = "test" if unit.phase == "final" else "valid"
     steps = np.asarray(result.eval_steps)
@@ -154,8 +154,9 @@ def _records(unit: Unit, result, protocol: Protocol, seconds: float) -> list[dic
             f"{split}_losses": np.asarray(result.eval_metrics["eval_loss"][k]).tolist(),
             "final_metric": float(values[-1]), "metric": unit.problem.metric,
             "steps_to_target": to_target,
-            # The program trains every member at once: a member's time is the program's.
-            "program_seconds": seconds, "program_members": len(unit.seeds),
+            # The program trains every member at once: a member's time is the program's
+            # (one by one: the time of all the members' programs, run in turn).
+            "program_seconds": seconds, "program_members": len(unit.seeds), "execution": execution,
             "seconds_to_target": None if to_target is None else seconds * to_target / unit.problem.num_steps,
         }
         for name in unit.problem.metrics:
@@ -181,7 +182,7 @@ def run_unit(unit: Unit, data, protocol: Protocol, *, sweep: Sweep, one_by_one: 
         result = parts[0]._replace(
             train_loss=np.concatenate([p.train_loss for p in parts]),
             eval_metrics={m: np.concatenate([p.eval_metrics[m] for p in parts]) for m in parts[0].eval_metrics})
-    return _records(unit, result, protocol, time.perf_counter() - start)
+    return _records(unit, result, protocol, time.perf_counter() - start, "one_by_one" if one_by_one else "vmapped")
 
 
 def _best(problem: Problem, records: list[dict]) -> dict:
