@@ -9,6 +9,7 @@ import pytest
 
 import jaxdl
 from conftest import FUSION_EMITTERS
+from jaxdl.cpu import blocked_conv2d
 
 CE = jaxdl.softmax_cross_entropy
 
@@ -236,3 +237,37 @@ def test_s2d_conv_maxpool_shares_the_gradient_at_ties(key):
 def test_s2d_conv_rejects_what_does_not_block(xb_shape, k_shape, block, message):
     with pytest.raises(ValueError, match=message):
         jaxdl.cpu.s2d_conv2d_maxpool(jnp.zeros(xb_shape), jnp.zeros(k_shape), block)
+
+
+# (H, C, O, F, stride, padding, dilation, block): ResNet's 3x3 same / stride-2 and 1x1
+# shortcut, LeNet's 5x5, odd sizes, dilation, blocks of 1, 2 and 4.
+BLOCKED = [(8, 3, 5, 3, 1, 1, 1, 2), (9, 2, 4, 3, 2, 1, 1, 2), (10, 3, 2, 5, 1, 2, 1, 2), (11, 2, 3, 3, 1, 0, 2, 2),
+           (8, 4, 6, 1, 2, 0, 1, 2), (12, 1, 6, 5, 1, 2, 1, 4), (7, 2, 3, 3, 1, 1, 1, 1), (8, 3, 4, 3, 2, 1, 1, 4),
+           (13, 2, 3, 3, 2, 0, 1, 2), (6, 5, 2, 1, 1, 0, 1, 2)]
+
+
+@pytest.mark.parametrize("h,c,o,f,stride,padding,dilation,block", BLOCKED)
+def test_blocked_conv_equals_xla_conv_and_its_gradients(h, c, o, f, stride, padding, dilation, block, key):
+    kx, kk, ky = jax.random.split(key, 3)
+    x = jax.random.normal(kx, (2, h, h + 1, c))  # non-square on purpose
+    kernel = jax.random.normal(kk, (f, f, c, o))
+
+    def xla(x, kernel):
+        return jax.lax.conv_general_dilated(x, kernel, (stride, stride), ((padding, padding),) * 2,
+                                            rhs_dilation=(dilation, dilation),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def mine(x, kernel):
+        return blocked_conv2d(x, kernel, stride=stride, padding=padding, dilation=dilation, block=block)
+
+    expected = xla(x, kernel)
+    np.testing.assert_allclose(mine(x, kernel), expected, rtol=1e-5, atol=1e-4)
+    cotangent = jax.random.normal(ky, expected.shape)
+    grads = [jax.grad(lambda x, k, fn=fn: jnp.vdot(fn(x, k), cotangent), (0, 1))(x, kernel) for fn in (mine, xla)]
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_blocked_conv_names_a_block_that_the_stride_does_not_divide(key):
+    with pytest.raises(ValueError, match=r"block \(3\) must be a positive multiple of stride \(2\)"):
+        blocked_conv2d(jnp.zeros((1, 8, 8, 1)), jnp.zeros((3, 3, 1, 1)), stride=2, block=3)

@@ -384,3 +384,10 @@ def test_bench_suite_quick(tmp_path):
     for row in rows.values():
         assert row["members"] == 3 and row["vmapped"] > 0 and row["speedup"] == row["one_by_one"] / row["vmapped"]
     assert "one by one" in stdout
+
+
+def test_conv_layers_quick(tmp_path):
+    stdout = _run("benchmarks/conv_layers.py", "--quick", "--out", tmp_path)
+    rows = json.loads((tmp_path / "conv_layers.json").read_text())["milliseconds"]
+    assert len(rows) == 7 and all(row["xla"] > 0 and row["blocked2"] > 0 for row in rows.values())
+    assert "blocked4" in rows["lenet c1 28x28 1->6"] and "(1.00x)" in stdout

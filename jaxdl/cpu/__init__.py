@@ -9,6 +9,7 @@ are in ``benchmarks/REPORT.md``.
 from jaxdl.cpu._compile import jit_once as jit_once
 from jaxdl.cpu._compile import legacy_emitters as legacy_emitters
 from jaxdl.cpu._compile import matmul_conv_options as matmul_conv_options
+from jaxdl.cpu._conv import blocked_conv2d as blocked_conv2d
 from jaxdl.cpu._conv import depth_to_space as depth_to_space
 from jaxdl.cpu._conv import s2d_conv2d_maxpool as s2d_conv2d_maxpool
 from jaxdl.cpu._conv import s2d_conv2d_windows as s2d_conv2d_windows
@@ -17,4 +18,5 @@ from jaxdl.cpu._conv import toeplitz_conv2d as toeplitz_conv2d
 from jaxdl.cpu._conv import toeplitz_conv2d_maxpool as toeplitz_conv2d_maxpool
 
 __all__ = ["jit_once", "legacy_emitters", "matmul_conv_options", "toeplitz_conv2d", "toeplitz_conv2d_maxpool",
-           "space_to_depth", "depth_to_space", "s2d_conv2d_windows", "s2d_conv2d_maxpool"]
+           "space_to_depth", "depth_to_space", "s2d_conv2d_windows", "s2d_conv2d_maxpool",
+           "blocked_conv2d"]

@@ -16,7 +16,7 @@ import numpy as np
 from jaxdl._arithmetic import conv_output_size
 
 __all__ = ["toeplitz_conv2d", "toeplitz_conv2d_maxpool", "space_to_depth", "depth_to_space",
-           "s2d_conv2d_windows", "s2d_conv2d_maxpool"]
+           "s2d_conv2d_windows", "s2d_conv2d_maxpool", "blocked_conv2d"]
 
 
 def _band(kernel, w_in: int, columns: np.ndarray):
@@ -266,3 +266,55 @@ def s2d_conv2d_maxpool(xb, kernel, block: int):
     conv -> bias -> act -> pool on a quarter of the numbers.
     """
     return _window_max(s2d_conv2d_windows(xb, kernel, block))
+
+
+def blocked_conv2d(x, kernel, *, stride: int = 1, padding: int = 0, dilation: int = 1, block: int = 2):
+    """Any 2D convolution (filter size, stride, padding, dilation) as one matmul over pixel
+    blocks: the general form of the ``s2d`` path (issue 33's first step; not yet any model's
+    default).
+
+    The padded image is cut into ``P x P`` blocks (``P = block``, a multiple of ``stride``):
+    ``xb = space_to_depth(x, P)``. One block of ``Q x Q`` outputs (``Q = P / stride``) reads
+    ``nb x nb`` neighbouring blocks, ``nb = ceil((stride (Q - 1) + D (F - 1) + 1) / P)``, so
+    with ``patches [B, H_b, W_b, nb^2 P^2 C]`` (the ``nb^2`` shifted block views side by side)
+
+        ``y_blocks = patches @ W',  W'[(a, b, u, v, c), (s, t, o)] = kernel[i, j, c, o]``
+        where ``a P + u = stride s + D i`` and ``b P + v = stride t + D j`` (else 0),
+
+    and ``y = depth_to_space(y_blocks, Q)`` cropped to ``(N + 2 pad - D (F - 1) - 1) / stride + 1``.
+    ``W'`` is a product of ``kernel`` with constant 0/1 selectors, so its gradient is a matmul
+    too. The matmul is ``nb^2 P^2 / F^2`` times the convolution's multiply-adds (16/9 for a
+    3x3 filter in 2x2 blocks) but ``P^2`` times wider, which is what XLA:CPU's convolutions
+    lack for few channels (per-layer figures: ``benchmarks/conv_layers.py``).
+
+    Args:
+      x: ``[B, H, W, C]`` (NHWC); kernel: ``[F, F, C, O]`` (HWIO).
+      stride, padding, dilation: as ``lax.conv_general_dilated``'s (square, symmetric).
+      block: ``P``, a multiple of ``stride``.
+
+    Returns:
+      ``[B, M_h, M_w, O]``, equal to ``lax.conv_general_dilated(x, kernel, (s, s), ((p, p),) * 2,
+      rhs_dilation=(d, d), dimension_numbers=("NHWC", "HWIO", "NHWC"))`` to float rounding.
+    """
+    _check("blocked_conv2d", x, kernel)
+    if block < 1 or stride < 1 or dilation < 1 or padding < 0 or block % stride:
+        raise ValueError(f"blocked_conv2d: block ({block}) must be a positive multiple of stride ({stride}); "
+                         f"dilation >= 1 and padding >= 0 (got {dilation}, {padding}).")
+    b, h, w, c = x.shape
+    f, o, p, q = kernel.shape[0], kernel.shape[-1], block, block // stride
+    h_out = conv_output_size(h, f, padding=padding, stride=stride, dilation=dilation, exact=False)
+    w_out = conv_output_size(w, f, padding=padding, stride=stride, dilation=dilation, exact=False)
+    hb, wb = -(-h_out // q), -(-w_out // q)  # output blocks
+    nb = -(-(stride * (q - 1) + dilation * (f - 1) + 1) // p)  # input blocks each one reads, per axis
+    need_h, need_w = (hb + nb - 1) * p, (wb + nb - 1) * p  # whole blocks; rows past them are never read
+    x = jnp.pad(x, ((0, 0), (padding, max(0, need_h - h - padding)), (padding, max(0, need_w - w - padding)), (0, 0)))
+    xb = space_to_depth(x[:, :need_h, :need_w], p)
+    patches = jnp.concatenate([xb[:, i:i + hb, j:j + wb] for i in range(nb) for j in range(nb)], axis=-1)
+    # selector[a, u, s, i] = [a P + u == stride s + dilation i]
+    selector = (np.arange(nb)[:, None, None, None] * p + np.arange(p)[None, :, None, None]
+                == stride * np.arange(q)[None, None, :, None] + dilation * np.arange(f)[None, None, None, :])
+    selector = selector.astype(kernel.dtype)
+    weights = jnp.einsum("auxi,bvyj,ijco->abuvcxyo", selector, selector, kernel).reshape(nb * nb * p * p * c,
+                                                                                          q * q * o)
+    y = (patches.reshape(-1, nb * nb * p * p * c) @ weights).reshape(b, hb, wb, q * q * o)
+    return depth_to_space(y, q)[:, :h_out, :w_out] if q > 1 else y[:, :h_out, :w_out]
