@@ -69,11 +69,12 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default="runs/benchmarks")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
-    if args.quick:
+    if args.quick:  # two layers, batch 4
         args.batch, args.rounds = 4, 1
     out = output_dir(args.out)
     rows = {}
-    for name, h, c, o, f, stride, padding in LAYERS:
+    layers = [LAYERS[0], LAYERS[5]] if args.quick else LAYERS  # quick: a 3x3 and a 5x5 layer
+    for name, h, c, o, f, stride, padding in layers:
         x = jax.random.normal(jax.random.key(0), (args.batch, h, h, c))
         k = 0.1 * jax.random.normal(jax.random.key(1), (f, f, c, o))
         runners = {n: functools.partial(fn, x, k) for n, fn in _jax_variants(f, stride, padding).items()}

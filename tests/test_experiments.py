@@ -52,28 +52,28 @@ def test_train_quick_mnist1d(tmp_path):
 
 
 @pytest.mark.parametrize("args", [
-    ["--dataset", "moons", "--model", "shallow", "--hidden", "16", "--optimizer", "sgd", "--lr", "0.5",
-     "--batch-size", "50", "--seeds", "3"],
     ["--dataset", "sine_1d", "--model", "mlp", "--hidden", "32", "32", "--activation", "tanh", "--batch-size", "16",
      "--loss", "gaussian_nll", "--seeds", "1"],
     ["--dataset", "moons", "--model", "perceptron", "--optimizer", "sgd", "--lr", "1", "--batch-size", "20"],
     ["--dataset", "digits", "--model", "logistic", "--l2", "1e-4", "--standardize", "--batch-size", "64"],
-], ids=["moons-shallow-sgd", "sine-gaussian-nll", "perceptron", "digits-logistic-l2"])
+], ids=["sine-gaussian-nll", "perceptron", "digits-logistic-l2"])
 def test_train_quick_other_configs(tmp_path, args):
     _run("experiments/train.py", "--quick", "--no-progress", "--out", tmp_path, *args)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 200 and math.isfinite(metrics["test_loss"])  # not NaN, not inf
 
 
-def test_train_log_dir_is_a_tensorboard_run(tmp_path):
-    """--log-dir: the seeds' curves (fit's runs, one folder per seed) and the figure, the config
-    and the numbers (the experiment scaffold), read back with TensorBoard's reader."""
+def test_train_moons_shallow_sgd_with_log_dir_is_a_tensorboard_run(tmp_path):
+    """A shallow net with SGD on moons, and --log-dir: the seeds' curves (fit's runs, one
+    folder per seed) and the figure, the config and the numbers (the experiment scaffold),
+    read back with TensorBoard's reader."""
     pytest.importorskip("tensorboardX")
     ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
     out, tb = tmp_path / "out", tmp_path / "tb"
     _run("experiments/train.py", "--quick", "--no-progress", "--out", out, "--dataset", "moons", "--model", "shallow",
          "--hidden", "16", "--optimizer", "sgd", "--lr", "0.5", "--batch-size", "50", "--seeds", "2", "--log-dir", tb)
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 200 and math.isfinite(metrics["test_loss"]) and len(metrics["per_seed"]) == 2
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     for k in range(2):
         acc = ea.EventAccumulator(str(tb / f"member_{k}"), size_guidance={ea.SCALARS: 0})
@@ -377,10 +377,9 @@ def test_theory_experiment_quick(tmp_path, script, json_name, pngs, check):
 
 
 def test_bench_suite_quick(tmp_path):
-    stdout = _run("benchmarks/bench_suite.py", "--quick", "--problems", "quadratic_deep", "mnist1d_mlp",
-                  "--out", tmp_path)
+    stdout = _run("benchmarks/bench_suite.py", "--quick", "--problems", "quadratic_deep", "--out", tmp_path)
     rows = json.loads((tmp_path / "bench_suite.json").read_text())["rows"]
-    assert set(rows) == {"quadratic_deep", "mnist1d_mlp"}
+    assert set(rows) == {"quadratic_deep"}
     for row in rows.values():
         assert row["members"] == 3 and row["vmapped"] > 0 and row["speedup"] == row["one_by_one"] / row["vmapped"]
     assert "one by one" in stdout
@@ -389,5 +388,5 @@ def test_bench_suite_quick(tmp_path):
 def test_conv_layers_quick(tmp_path):
     stdout = _run("benchmarks/conv_layers.py", "--quick", "--out", tmp_path)
     rows = json.loads((tmp_path / "conv_layers.json").read_text())["milliseconds"]
-    assert len(rows) == 7 and all(row["xla"] > 0 and row["blocked2"] > 0 for row in rows.values())
+    assert len(rows) == 2 and all(row["xla"] > 0 and row["blocked2"] > 0 for row in rows.values())
     assert "blocked4" in rows["lenet c1 28x28 1->6"] and "(1.00x)" in stdout

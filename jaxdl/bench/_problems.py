@@ -224,9 +224,8 @@ def _builtins() -> list[Problem]:
                 batch_size=64, eval_every=100, target=0.95,
                 description="scikit-learn digits 8x8, CNN c16-c32-d64"),
         # The blocked convolutions: the same function and parameters as LeNet5(), and vmapped
-        # they stay matmuls. XLA:CPU turns vmapped convolutions into grouped ones: with
-        # LeNet5() an 11-member tuning program had not finished after 7 minutes on the 2-core
-        # CPU, with the blocked ones it took 80 s.
+        # they stay matmuls. XLA:CPU turns vmapped convolutions into grouped ones, far slower
+        # (benchmarks/REPORT.md, section 15).
         Problem("mnist_lenet5", _mnist, lambda data: models.LeNet5(conv_impl="s2d"), num_steps=600,
                 batch_size=128, eval_every=60, target=0.97,
                 description="real MNIST (8,000 train / 2,000 test of t10k), LeNet-5, ~10 epochs"),
