@@ -235,3 +235,30 @@ def test_pool2d_equals_flax_pooling(kind, window, key):
     g_ref = jax.grad(lambda x: jnp.sum((nn.max_pool if kind == "max" else nn.avg_pool)(
         x, (window, window), strides=(window, window)) ** 2))(x)
     np.testing.assert_allclose(g_ours, g_ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("impl", ["s2d", "blocked"])
+def test_lenet5_blocked_equals_xla_with_gradients(impl, key):
+    """conv_impl="blocked" (jaxdl.cpu.blocked_conv2d in every Conv2D) is the same function of
+    the same parameters as XLA's convolutions, value and gradient."""
+    kx, ky = jax.random.split(key)
+    x, y = jax.random.normal(kx, (4, 28, 28, 1)), jax.random.randint(ky, (4,), 0, 10)
+    xla, fast = jaxdl.LeNet5(), jaxdl.LeNet5(conv_impl=impl)
+    variables = xla.init(key, x)
+    for a, b in zip(jax.tree.leaves(fast.init(key, x)), jax.tree.leaves(variables), strict=True):
+        np.testing.assert_array_equal(a, b)  # same parameters, same initialisation
+    loss = lambda m: lambda p: jaxdl.softmax_cross_entropy(m.apply({"params": p}, x), y).mean()  # noqa: E731
+    (la, ga), (lb, gb) = (jax.value_and_grad(loss(m))(variables["params"]) for m in (fast, xla))
+    np.testing.assert_allclose(la, lb, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("size,padding,stride,dilation", [(3, 1, 1, 1), (3, 1, 2, 1), (1, 0, 2, 1), (5, 2, 1, 1),
+                                                          (3, 2, 1, 2)])
+def test_conv2d_blocked_equals_xla(size, padding, stride, dilation, key):
+    x = jax.random.normal(key, (2, 12, 12, 3))
+    xla = jaxdl.Conv2D(5, size, padding, stride, dilation=dilation, exact=False)
+    fast = jaxdl.Conv2D(5, size, padding, stride, dilation=dilation, exact=False, impl="blocked")
+    variables = xla.init(key, x)
+    np.testing.assert_allclose(fast.apply(variables, x), xla.apply(variables, x), rtol=1e-5, atol=1e-5)

@@ -41,6 +41,7 @@ MODELS = [
     ("lenet5_mnist", jaxdl.LeNet5(), (28, 28, 1), (B, 10), 61_706),
     ("lenet5_paper_32", jaxdl.LeNet5(padding=0, activation="tanh", pooling="avg"), (32, 32, 1), (B, 10), 61_706),
     ("lenet5_s2d", jaxdl.LeNet5(conv_impl="s2d"), (28, 28, 1), (B, 10), 61_706),
+    ("lenet5_blocked", jaxdl.LeNet5(conv_impl="blocked"), (28, 28, 1), (B, 10), 61_706),
     ("lenet5_s2d_paper_32", jaxdl.LeNet5(padding=0, activation="tanh", pooling="avg", conv_impl="s2d"), (32, 32, 1),
      (B, 10), 61_706),
     ("alexnet_tiny", jaxdl.AlexNet(channels=(4, 8, 8, 8, 8), hidden=(16, 16)), (32, 32, 3), (B, 10),

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from jaxdl.models._components import get_activation
 from jaxdl._arithmetic import conv_output_size, same_padding
-from jaxdl.cpu import (s2d_conv2d_maxpool, s2d_conv2d_windows, space_to_depth, toeplitz_conv2d,
+from jaxdl.cpu import (blocked_conv2d, s2d_conv2d_maxpool, s2d_conv2d_windows, space_to_depth, toeplitz_conv2d,
                        toeplitz_conv2d_maxpool)
 
 __all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "Conv2D", "CONV_IMPLS", "LENET5_CONV_IMPLS", "check_images", "pool2d", "conv"]
@@ -70,6 +70,10 @@ class Conv2D(nn.Module):
     columns that share one smaller band (see ``toeplitz_conv2d``); ``None``: the whole width.
     ``dilation`` ``D`` spaces the filter's taps ``D`` apart (Yu & Koltun 2016; ``impl="xla"``):
     the same as a ``D (F - 1) + 1`` filter with zeros between the taps, with ``F^2`` parameters.
+    ``impl="blocked"`` computes any of them (stride, padding, dilation) as one pixel-block
+    matmul (``jaxdl.cpu.blocked_conv2d``, blocks of ``2 x stride``): faster than XLA:CPU's
+    convolutions for few input channels (``benchmarks/conv_layers.py``), and vmapped it stays
+    a matmul where XLA's convolution becomes a grouped one.
     """
 
     features: int
@@ -102,6 +106,9 @@ class Conv2D(nn.Module):
                 y = toeplitz_conv2d_maxpool(x, kernel, self.padding, tile=self.tile)
                 return y + self._bias() if self.use_bias else y
             y = toeplitz_conv2d(x, kernel, self.padding, tile=self.tile)
+        elif self.impl == "blocked":
+            y = blocked_conv2d(x, kernel, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                               block=2 * self.stride)
         else:
             y = jax.lax.conv_general_dilated(x, kernel, (self.stride, self.stride), ((self.padding, self.padding),) * 2,
                                              rhs_dilation=(self.dilation, self.dilation),
@@ -114,7 +121,7 @@ class Conv2D(nn.Module):
         return self.param("bias", nn.initializers.zeros, (self.features,)).reshape(1, 1, 1, -1)
 
 
-CONV_IMPLS = ("xla", "toeplitz")
+CONV_IMPLS = ("xla", "toeplitz", "blocked")
 
 
 def conv(features: int, size: int, padding: int, name: str, x: jax.Array, *, stride: int = 1,
@@ -184,8 +191,9 @@ class LeNet5(nn.Module):
     one matmul of a few shifted views, the pool a maximum of contiguous blocks; C1's pooled
     output is C3's blocked input, so nothing is transposed in between: faster again on a CPU
     (``benchmarks/REPORT.md`` section 6). It needs the padded image size a multiple of 4
-    (28 + 2 * 2 = 32). Keep ``"xla"`` on GPU/TPU. All three have the same parameters and
-    compute the same function.
+    (28 + 2 * 2 = 32). ``conv_impl="blocked"`` uses the general pixel-block convolution of
+    ``Conv2D(impl="blocked")`` for C1 and C3, pooling apart. Keep ``"xla"`` on GPU/TPU. All four
+    have the same parameters and compute the same function.
 
     Shapes: ``[B, 28, 28, 1] -> [B, num_classes]`` (or 32x32 with ``padding=0``).
     Parameters: ``(25 C + 1) 6 + (150 + 1) 16 + (400 + 1) 120 + (120 + 1) 84 + (84 + 1) K``
@@ -236,7 +244,7 @@ class LeNet5(nn.Module):
         return nn.Dense(self.num_classes, name="output")(x)
 
 
-LENET5_CONV_IMPLS = ("xla", "toeplitz", "s2d")
+LENET5_CONV_IMPLS = ("xla", "toeplitz", "s2d", "blocked")
 
 
 class _S2DConvPool(nn.Module):
