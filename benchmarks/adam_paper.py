@@ -34,7 +34,7 @@ import optax
 import jaxdl
 from common import output_dir
 from jaxdl.plotting import plot_bands
-from jaxdl.sweep import Sweep, grid
+from jaxdl.sweep import Sweep, concatenate_results, grid
 
 CE = jaxdl.softmax_cross_entropy
 
@@ -83,10 +83,7 @@ def compare(name, data, model, optimizers, rates, *, steps, seeds, batch_size, r
         if one_by_one:
             parts = [sweep.run(data, hyperparams={"learning_rate": [lr]}, seeds=[seed], num_steps=steps)
                      for lr, seed in zip(hp["learning_rate"], hp["seed"])]
-            result = parts[0]._replace(
-                train_loss=np.concatenate([r.train_loss for r in parts]),
-                eval_metrics={m: np.concatenate([r.eval_metrics[m] for r in parts]) for m in parts[0].eval_metrics},
-                seconds=sum(r.seconds for r in parts))
+            result = concatenate_results(parts)
         else:
             result = sweep.run(data, hyperparams={"learning_rate": hp["learning_rate"]}, seeds=hp["seed"], num_steps=steps)
         curves = smooth(result.train_loss, window).reshape(len(rates), seeds, -1)  # [rates, seeds, S']

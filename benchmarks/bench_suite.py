@@ -22,7 +22,6 @@ import jax
 
 from common import interleaved_seconds, output_dir, save_json
 from jaxdl import bench
-from jaxdl.sweep import Sweep
 
 
 def measure(problem, optimizer, protocol, *, data_dir, rounds: int) -> dict:
@@ -30,9 +29,8 @@ def measure(problem, optimizer, protocol, *, data_dir, rounds: int) -> dict:
     validation = data.validation_split(0.1, key=jax.random.key(0))
     settings = protocol.candidates(problem, optimizer)
     unit = bench.Unit(problem, optimizer, "tuning", tuple(settings), (0,) * len(settings))
-    sweep = Sweep(problem.model(data), optimizer.factory, loss=problem.loss, batch_size=problem.batch_size,
-                  eval_every=problem.eval_every, metrics=dict(problem.metrics))
-    run = functools.partial(bench.run_unit, unit, validation, protocol, sweep=sweep)
+    run = functools.partial(bench.run_unit, unit, validation, protocol,
+                            sweep=bench.make_sweep(problem, data, optimizer.factory))
     seconds = interleaved_seconds({"vmapped": lambda: run(one_by_one=False),
                                    "one_by_one": lambda: run(one_by_one=True)}, rounds=rounds)
     row = {"members": len(settings), "num_steps": problem.num_steps, **seconds,

@@ -33,7 +33,8 @@ from jaxdl._step import make_eval_step, make_train_step
 from jaxdl.cpu import jit_once
 from jaxdl.data._container import Dataset
 
-__all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "save_sweep",
+__all__ = ["SweepResult", "Sweep", "grid", "batch_schedule", "run_sweep", "deepobs_protocol", "best_index",
+           "concatenate_results", "save_sweep",
            "plot_sweep"]
 
 
@@ -60,6 +61,28 @@ class SweepResult(NamedTuple):
     def final(self, name: str) -> np.ndarray:
         """``[K]`` value of metric ``name`` at the last evaluation."""
         return self.eval_metrics[name][:, -1]
+
+
+def concatenate_results(parts: Sequence[SweepResult]) -> SweepResult:
+    """Several ``SweepResult``s of the same shape (e.g. members run one program each) as one:
+    members concatenated in order, ``seconds`` summed."""
+    first = parts[0]
+    join = lambda get: {n: np.concatenate([get(p)[n] for p in parts]) for n in get(first)}  # noqa: E731
+    return first._replace(
+        train_loss=np.concatenate([p.train_loss for p in parts]),
+        eval_metrics=join(lambda p: p.eval_metrics), hyperparams=join(lambda p: p.hyperparams),
+        seconds=sum(p.seconds for p in parts),
+        stopped_at=None if first.stopped_at is None else np.concatenate([p.stopped_at for p in parts]))
+
+
+def best_index(scores, mode: str) -> int:
+    """The index of the best of ``scores`` (``mode`` ``"max"`` or ``"min"``); a NaN or inf
+    score (a run that diverged) counts as the worst."""
+    if mode not in ("max", "min"):
+        raise ValueError(f"mode must be 'max' or 'min', got {mode!r}.")
+    scores = np.asarray(scores, np.float64)
+    scores = np.where(np.isfinite(scores), scores, -np.inf if mode == "max" else np.inf)
+    return int(np.argmax(scores) if mode == "max" else np.argmin(scores))
 
 
 def _factory_arguments(factory) -> set[str] | None:
@@ -425,10 +448,7 @@ def deepobs_protocol(
     learning_rates = np.asarray(learning_rates, np.float32)
     validation = data.validation_split(validation_fraction, key=jax.random.key(tuning_seed))
     tuning = sweep(validation, learning_rates=learning_rates, seeds=np.full(len(learning_rates), tuning_seed))
-    scores = tuning.final(metric).astype(np.float64)
-    worst = -np.inf if mode == "max" else np.inf
-    scores = np.where(np.isfinite(scores), scores, worst)
-    best = int(np.argmax(scores) if mode == "max" else np.argmin(scores))
+    best = best_index(tuning.final(metric), mode)
     best_lr = float(learning_rates[best])
     final = sweep(data, learning_rates=np.full(num_seeds, best_lr), seeds=np.arange(num_seeds))
     values = final.final(metric)

@@ -7,6 +7,8 @@ from jaxdl._sweep import grid as grid
 from jaxdl._sweep import batch_schedule as batch_schedule
 from jaxdl._sweep import run_sweep as run_sweep
 from jaxdl._sweep import deepobs_protocol as deepobs_protocol
+from jaxdl._sweep import best_index as best_index
+from jaxdl._sweep import concatenate_results as concatenate_results
 from jaxdl._sweep import save_sweep as save_sweep
 from jaxdl._sweep import plot_sweep as plot_sweep
 
@@ -17,6 +19,8 @@ __all__ = [
     "batch_schedule",
     "run_sweep",
     "deepobs_protocol",
+    "best_index",
+    "concatenate_results",
     "save_sweep",
     "plot_sweep",
 ]

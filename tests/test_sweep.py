@@ -268,3 +268,29 @@ def test_members_sharded_over_two_devices_give_the_same_result():
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["diff"] <= 1e-5 and result["eval_diff"] <= 1e-5
+
+
+def test_best_index_counts_a_diverged_run_as_worst():
+    from jaxdl.sweep import best_index
+
+    assert best_index([0.3, np.nan, 0.9, np.inf], "max") == 2  # inf is a diverged run, not the best
+    assert best_index([0.3, np.nan, 0.1, -np.inf], "min") == 2
+    assert best_index([np.nan, np.nan], "max") == 0
+    with pytest.raises(ValueError, match="mode must be 'max' or 'min'"):
+        best_index([1.0], "best")
+
+
+def test_concatenate_results_joins_members_in_order():
+    from jaxdl.sweep import SweepResult, concatenate_results
+
+    def part(k, value):
+        return SweepResult(train_loss=np.full((k, 4), value), eval_steps=np.array([2, 4]),
+                           eval_metrics={"eval_loss": np.full((k, 2), value)},
+                           hyperparams={"learning_rate": np.full(k, value), "seed": np.arange(k)}, seconds=value)
+
+    joined = concatenate_results([part(1, 1.0), part(2, 2.0)])
+    np.testing.assert_array_equal(joined.train_loss[:, 0], [1.0, 2.0, 2.0])
+    np.testing.assert_array_equal(joined.eval_metrics["eval_loss"][:, -1], [1.0, 2.0, 2.0])
+    np.testing.assert_array_equal(joined.hyperparams["seed"], [0, 0, 1])
+    np.testing.assert_array_equal(joined.eval_steps, [2, 4])
+    assert joined.seconds == 3.0 and joined.stopped_at is None

@@ -26,6 +26,7 @@ from jaxdl.bench._suite import PROTOCOLS as PROTOCOLS
 from jaxdl.bench._suite import Protocol as Protocol
 from jaxdl.bench._suite import get_protocol as get_protocol
 from jaxdl.bench._suite import load_runs as load_runs
+from jaxdl.bench._suite import make_sweep as make_sweep
 from jaxdl.bench._suite import run_plan as run_plan
 from jaxdl.bench._suite import run_unit as run_unit
 from jaxdl.bench._suite import Unit as Unit
@@ -41,7 +42,7 @@ __all__ = [
     "PROBLEMS", "DEFAULT_PROBLEMS", "DataUnavailable", "NoisyQuadratic", "Problem", "get_problem",
     "noisy_quadratic_data", "quadratic_deep_hessian", "quadratic_loss", "register_problem",
     "OPTIMIZERS", "BenchOptimizer", "get_optimizer", "sample_space", "with_schedule",
-    "PROTOCOLS", "Protocol", "get_protocol", "load_runs", "run_plan", "run_unit", "Unit",
+    "PROTOCOLS", "Protocol", "get_protocol", "load_runs", "make_sweep", "run_plan", "run_unit", "Unit",
     "leaderboard", "leaderboard_markdown", "performance_profile", "plot_learning_curves",
     "plot_performance_profile", "write_leaderboard", "main",
 ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from typing import Sequence
@@ -24,6 +23,7 @@ from jaxdl.bench._problems import DEFAULT_PROBLEMS, PROBLEMS, get_problem
 from jaxdl.bench._report import (leaderboard, leaderboard_markdown, performance_profile, plot_learning_curves,
                                  plot_performance_profile, write_leaderboard)
 from jaxdl.bench._suite import PROTOCOLS, get_protocol, run_plan
+from jaxdl.experiment import save_json
 
 __all__ = ["main", "parse_args", "report"]
 
@@ -77,10 +77,7 @@ def report(result: dict) -> dict:
     summary = {"leaderboard": rows, "performance_profile": profile, "skipped": result["skipped"],
                "programs_run": result["programs_run"], "seconds": result["seconds"],
                "files": {"leaderboard_md": md, "leaderboard_csv": table, "curves": curves, "profile": figure}}
-    path = os.path.join(root, "summary.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(path + ".tmp", path)
+    save_json(summary, root, "summary.json")
     return summary
 
 

@@ -146,6 +146,6 @@ def sample_space(space: Space, count: int, seed: int) -> list[dict[str, float]]:
 
 
 def hyperparameter_folder(hyperparams: Mapping[str, Any]) -> str:
-    """DeepOBS's folder name for a setting: ``name__value`` pairs joined by ``__``, values in
-    values as ``%.6g`` (``learning_rate__0.01``)."""
+    """DeepOBS's folder name for a setting: ``name__value`` pairs joined by ``__``, values
+    written as ``%.6g`` (``learning_rate__0.01``)."""
     return "__".join(f"{n}__{float(v):.6g}" for n, v in sorted(hyperparams.items()))

@@ -147,7 +147,7 @@ def noisy_quadratic_data(dim: int = 100, num: int = 1000, noise: float = 0.6) ->
     train = np.random.RandomState(42).normal(0.0, noise, (num, dim))
     test = np.random.RandomState(43).normal(0.0, noise, (num, dim))
     return Dataset(train, np.zeros((num, 1)), test, np.zeros((num, 1)), name="noisy_quadratic",
-                   info={"source": "DeepOBS quadratic data set (zero-mean normal, std 0.6)"})
+                   info={"source": f"DeepOBS quadratic data set (zero-mean normal, std {noise})"})
 
 
 class NoisyQuadratic(nn.Module):
@@ -223,7 +223,7 @@ def _builtins() -> list[Problem]:
         Problem("digits_cnn", _digits, lambda data: models.SmallCNN(channels=(16, 32), hidden=64), num_steps=1000,
                 batch_size=64, eval_every=100, target=0.95,
                 description="scikit-learn digits 8x8, CNN c16-c32-d64"),
-        # The blocked convolutions: the same function and parameters as LeNet5(), and vmapped
+        # The pixel-block (s2d) convolutions: the same function and parameters as LeNet5(), and vmapped
         # they stay matmuls. XLA:CPU turns vmapped convolutions into grouped ones, far slower
         # (benchmarks/REPORT.md, section 15).
         Problem("mnist_lenet5", _mnist, lambda data: models.LeNet5(conv_impl="s2d"), num_steps=600,

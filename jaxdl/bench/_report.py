@@ -126,9 +126,7 @@ def performance_profile(rows: Sequence[dict], taus: Sequence[float] | None = Non
 
 def plot_performance_profile(profile: dict, path: str) -> str:
     """``rho_s(tau)`` as steps against a log ``tau`` axis, one line per optimizer."""
-    import matplotlib.pyplot as plt
-
-    from jaxdl._plotting import save_figure
+    from jaxdl._plotting import plt, save_figure
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, rho in profile["rho"].items():

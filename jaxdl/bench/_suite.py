@@ -21,17 +21,17 @@ import dataclasses
 import json
 import os
 import time
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxdl._sweep import Sweep
+from jaxdl._sweep import Sweep, best_index, concatenate_results
 from jaxdl.bench._optimizers import BenchOptimizer, hyperparameter_folder, sample_space, with_schedule
-from jaxdl.bench._problems import Problem, describe
+from jaxdl.bench._problems import DataUnavailable, Problem, describe
 
-__all__ = ["Protocol", "PROTOCOLS", "get_protocol", "Unit", "plan", "run_plan", "run_unit", "load_runs"]
+__all__ = ["Protocol", "PROTOCOLS", "get_protocol", "Unit", "make_sweep", "run_plan", "run_unit", "load_runs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,13 +118,6 @@ class Unit:
                              f"random_seed__{seed}.json") for s, seed in zip(self.settings, self.seeds)]
 
 
-def plan(problems: Sequence[Problem], optimizers: Sequence[BenchOptimizer], protocol: Protocol) -> Iterator[tuple]:
-    """``(problem, optimizer, tuning settings)`` in the order the suite runs them."""
-    for problem in problems:
-        for optimizer in optimizers:
-            yield problem, optimizer, protocol.candidates(problem, optimizer)
-
-
 def _write_json(payload: dict, path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w") as f:
@@ -167,6 +160,12 @@ def _records(unit: Unit, result, protocol: Protocol, seconds: float, execution: 
     return records
 
 
+def make_sweep(problem: Problem, data, factory) -> Sweep:
+    """The ``Sweep`` that trains ``problem``'s model on ``data`` with optimizer ``factory``."""
+    return Sweep(problem.model(data), factory, loss=problem.loss, batch_size=problem.batch_size,
+                 eval_every=problem.eval_every, metrics=dict(problem.metrics))
+
+
 def run_unit(unit: Unit, data, protocol: Protocol, *, sweep: Sweep, one_by_one: bool = False) -> list[dict]:
     """Train a unit's runs as one ``Sweep`` program (or, ``one_by_one``, each member as its own
     one-member program through the same compiled code: the baseline of the speed-up)."""
@@ -177,20 +176,15 @@ def run_unit(unit: Unit, data, protocol: Protocol, *, sweep: Sweep, one_by_one: 
         result = sweep.run(data, hyperparams=values, seeds=list(unit.seeds), num_steps=unit.problem.num_steps,
                            data_seed=0)
     else:
-        parts = [sweep.run(data, hyperparams={n: [values[n][k]] for n in names}, seeds=[unit.seeds[k]],
-                           num_steps=unit.problem.num_steps, data_seed=0) for k in range(len(unit.seeds))]
-        result = parts[0]._replace(
-            train_loss=np.concatenate([p.train_loss for p in parts]),
-            eval_metrics={m: np.concatenate([p.eval_metrics[m] for p in parts]) for m in parts[0].eval_metrics})
+        result = concatenate_results([
+            sweep.run(data, hyperparams={n: [values[n][k]] for n in names}, seeds=[unit.seeds[k]],
+                      num_steps=unit.problem.num_steps, data_seed=0) for k in range(len(unit.seeds))])
     return _records(unit, result, protocol, time.perf_counter() - start, "one_by_one" if one_by_one else "vmapped")
 
 
 def _best(problem: Problem, records: list[dict]) -> dict:
     """The setting with the best final validation metric (a NaN run is worst)."""
-    scores = np.array([r["final_metric"] for r in records], np.float64)
-    scores = np.where(np.isfinite(scores), scores, -np.inf if problem.mode == "max" else np.inf)
-    best = int(np.argmax(scores) if problem.mode == "max" else np.argmin(scores))
-    return records[best]["optimizer_hyperparams"]
+    return records[best_index([r["final_metric"] for r in records], problem.mode)]["optimizer_hyperparams"]
 
 
 def _load_or_run(unit: Unit, root: str, run: Callable[[Unit], list[dict]]) -> tuple[list[dict], bool]:
@@ -213,26 +207,22 @@ def run_plan(problems: Sequence[Problem], optimizers: Sequence[BenchOptimizer], 
     Finished runs (their JSON exists) are loaded, not rerun; a unit is one program, so a crash
     loses at most the unit in flight.
     """
-    from jaxdl.bench._problems import DataUnavailable
-
     root = os.path.join(out, protocol.tag)
     start, ran, finals, tunings, skipped = time.perf_counter(), 0, [], [], {}
     tuned = protocol.search != "defaults"
-    total = len(problems) * len(optimizers) * (2 if tuned else 1)
-    bar = tqdm(total=total, disable=not progress, desc=f"bench {protocol.tag}")
+    per_problem = len(optimizers) * (2 if tuned else 1)  # programs: (tuning and) final per optimizer
+    bar = tqdm(total=len(problems) * per_problem, disable=not progress, desc=f"bench {protocol.tag}")
     for problem in problems:
         problem = problem.quick() if quick else problem
         try:
             data = problem.data(data_dir, quick)
         except DataUnavailable as error:
             skipped[problem.name] = str(error)
-            bar.update(len(optimizers) * (2 if tuned else 1))
+            bar.update(per_problem)
             continue
         validation = data.validation_split(protocol.validation_fraction, key=jax.random.key(protocol.search_seed))
         for optimizer in optimizers:
-            factory = with_schedule(optimizer.factory, protocol.schedule, problem.num_steps)
-            sweep = Sweep(problem.model(data), factory, loss=problem.loss, batch_size=problem.batch_size,
-                          eval_every=problem.eval_every, metrics=dict(problem.metrics))
+            sweep = make_sweep(problem, data, with_schedule(optimizer.factory, protocol.schedule, problem.num_steps))
             run = lambda unit, d: run_unit(unit, d, protocol, sweep=sweep, one_by_one=one_by_one)  # noqa: E731
             best = dict(optimizer.defaults)
             if tuned:
