@@ -1,27 +1,21 @@
-"""Convolutional train steps: LeNet-5 (batch 128, 28x28x1, Adam) and ResNet-20 (32x32x3).
+"""Convolutional train steps with the defaults a user gets: LeNet-5 (batch 128, 28x28x1, Adam),
+ResNet-20, AlexNet-small and VGG-small (32x32x3), against PyTorch on the same CPU.
 
     python benchmarks/conv_step.py            # full measurement (PyTorch too, when importable)
     python benchmarks/conv_step.py --quick    # tiny, for tests
 
 Measures, in one process and on the same batch, in alternating rounds (every variant once
 per round, the median round counts), steps/s of
-  * ``flax-baseline``: plain Flax LeNet-5 (``nn.Conv`` + ``nn.max_pool``), what jaxdl started from,
-  * ``jaxdl-xla``: ``jaxdl.LeNet5()`` (XLA convolutions, strided-slice pooling),
-  * ``jaxdl-toeplitz-legacy``: ``jaxdl.LeNet5(conv_impl="toeplitz")`` (banded-matmul
-    convolutions, each fused with its max pool), compiled with ``jaxdl.cpu.legacy_emitters()``
-    (XLA:CPU's older loop-fusion emitters),
-  * ``jaxdl-toeplitz-legacy-mb4``: the same, the batch split into 4 micro-batches whose
-    gradients are summed (``make_train_step(..., microbatches=4)``: the same update, four
-    independent passes that XLA:CPU's executor runs side by side on the cores),
-  * ``jaxdl-s2d-legacy``: ``jaxdl.LeNet5(conv_impl="s2d")`` (convolutions on the image cut
-    into 4x4 / 2x2 blocks, ``jaxdl.cpu.s2d_conv2d_maxpool``) with the older emitters,
-  * ``jaxdl-s2d`` and ``jaxdl-s2d-mb4``: the same compiled with ``jaxdl.cpu.matmul_conv_options()``
-    (the older emitters, and the dots compiled by XLA rather than YNNPACK), one batch and 4
-    micro-batches,
-  * PyTorch eager, NCHW and channels-last, with the for-loop and the fused Adam (best is the
-    baseline of the ratio),
-and ResNet-20 steps/s and images/s for jaxdl and PyTorch. All JAX steps are jaxdl train steps
-(jit, donated state, default metrics). Writes OUT/conv_step.json.
+  * ``default``: the model as ``jaxdl`` builds it (``Conv2D(impl="auto")``: XLA's convolution
+    on GPU/TPU, the per-shape CPU formulation of ``jaxdl.cpu.cpu_conv2d`` on a CPU),
+  * ``xla``: the same model with ``conv_impl="xla"`` (XLA's convolution everywhere),
+  * for LeNet-5 also ``flax-baseline`` (plain Flax ``nn.Conv`` + ``nn.max_pool``, what jaxdl
+    started from) and ``s2d`` (``LeNet5(conv_impl="s2d")``, LeNet-5's own blocked layout,
+    compiled with ``jaxdl.cpu.matmul_conv_options()``: the one network-specific path kept),
+  * PyTorch eager with the fused Adam (LeNet-5: NCHW and channels-last, the best is the
+    ratio's baseline; the 32x32 networks: channels-last).
+All JAX steps are jaxdl train steps (jit, donated state, default metrics). Writes
+OUT/conv_step.json.
 """
 
 from __future__ import annotations
@@ -34,6 +28,16 @@ import optax
 
 import jaxdl
 from common import interleaved_rates, output_dir, save_json, torch_lenet5
+
+# The 32x32 networks: jaxdl constructors by conv_impl, tiny versions for --quick.
+CIFAR = {
+    "resnet20": (lambda impl: jaxdl.resnet20(conv_impl=impl), lambda impl: jaxdl.ResNet(depth=8, width=4, conv_impl=impl)),
+    "alexnet_small": (lambda impl: jaxdl.AlexNet(channels=(32, 64, 96, 64, 64), hidden=(256, 256), conv_impl=impl),
+                      lambda impl: jaxdl.AlexNet(channels=(4, 4, 4, 4, 4), hidden=(8, 8), conv_impl=impl)),
+    "vgg_small": (lambda impl: jaxdl.VGG(stages=((32, 32), (64, 64), (128, 128)), hidden=(256,), batch_norm=True,
+                                         conv_impl=impl),
+                  lambda impl: jaxdl.VGG(stages=((4,), (4,)), hidden=(8,), batch_norm=True, conv_impl=impl)),
+}
 
 
 class FlaxLeNet5(nn.Module):
@@ -48,13 +52,13 @@ class FlaxLeNet5(nn.Module):
         return nn.Dense(10)(x)
 
 
-def jax_runner(model, input_shape, batch_size, compiler_options=None, microbatches=1):
+def jax_runner(model, input_shape, batch_size, compiler_options=None):
     """``run(n)``: ``n`` jaxdl train steps (jit, donated state) of ``model`` on one fixed batch."""
     key = jax.random.key(0)
     x = jax.random.normal(key, (batch_size, *input_shape))
     batch = {"x": x, "y": jax.random.randint(key, (batch_size,), 0, 10)}
     state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape)
-    step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy, microbatches=microbatches), donate_argnums=0,
+    step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0,
                    compiler_options=compiler_options)
 
     def run(n):
@@ -66,20 +70,15 @@ def jax_runner(model, input_shape, batch_size, compiler_options=None, microbatch
     return run
 
 
-def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
-    """PyTorch eager ``run(n)`` callables: ``(lenet5 variants, {"torch_resnet20": ...}, info)``."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.manual_seed(0)
-    F = torch.nn.functional
+def _torch_cifar_models(torch):
+    """PyTorch versions of the 32x32 networks, as jaxdl computes them (NCHW modules)."""
+    F, nn_ = torch.nn.functional, torch.nn
 
-    class Block(torch.nn.Module):  # He et al. 2016 option A, as jaxdl.BasicBlock
+    class Block(nn_.Module):  # He et al. 2016 option A, as jaxdl.BasicBlock
         def __init__(self, c_in, c, stride):
             super().__init__()
-            self.conv0, self.bn0 = torch.nn.Conv2d(c_in, c, 3, stride, 1, bias=False), torch.nn.BatchNorm2d(c)
-            self.conv1, self.bn1 = torch.nn.Conv2d(c, c, 3, 1, 1, bias=False), torch.nn.BatchNorm2d(c)
+            self.conv0, self.bn0 = nn_.Conv2d(c_in, c, 3, stride, 1, bias=False), nn_.BatchNorm2d(c)
+            self.conv1, self.bn1 = nn_.Conv2d(c, c, 3, 1, 1, bias=False), nn_.BatchNorm2d(c)
             self.stride, self.extra = stride, c - c_in
 
         def forward(self, x):
@@ -90,13 +89,42 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
             return torch.relu(y + s)
 
     def resnet20():
-        layers = [torch.nn.Conv2d(3, 16, 3, 1, 1, bias=False), torch.nn.BatchNorm2d(16), torch.nn.ReLU()]
+        layers = [nn_.Conv2d(3, 16, 3, 1, 1, bias=False), nn_.BatchNorm2d(16), nn_.ReLU()]
         c_in = 16
         for stage, c in enumerate((16, 32, 64)):
             for block in range(3):
                 layers.append(Block(c_in, c, 2 if stage and not block else 1))
                 c_in = c
-        return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 10))
+        return nn_.Sequential(*layers, nn_.AdaptiveAvgPool2d(1), nn_.Flatten(), nn_.Linear(64, 10))
+
+    def alexnet_small():
+        layers, c_in = [], 3
+        for i, (c, f) in enumerate(zip((32, 64, 96, 64, 64), (5, 5, 3, 3, 3))):
+            layers += [nn_.Conv2d(c_in, c, f, padding=f // 2), nn_.ReLU()] + ([nn_.MaxPool2d(2)] if i in (0, 1, 4) else [])
+            c_in = c
+        return nn_.Sequential(*layers, nn_.Flatten(), nn_.Dropout(0.5), nn_.Linear(1024, 256), nn_.ReLU(),
+                              nn_.Dropout(0.5), nn_.Linear(256, 256), nn_.ReLU(), nn_.Linear(256, 10))
+
+    def vgg_small():
+        layers, c_in = [], 3
+        for stage in ((32, 32), (64, 64), (128, 128)):
+            for c in stage:
+                layers += [nn_.Conv2d(c_in, c, 3, padding=1, bias=False), nn_.BatchNorm2d(c), nn_.ReLU()]
+                c_in = c
+            layers.append(nn_.MaxPool2d(2))
+        return nn_.Sequential(*layers, nn_.Flatten(), nn_.Linear(2048, 256), nn_.ReLU(), nn_.Dropout(0.5),
+                              nn_.Linear(256, 10))
+
+    return {"resnet20": resnet20, "alexnet_small": alexnet_small, "vgg_small": vgg_small}
+
+
+def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
+    """PyTorch eager ``run(n)`` callables: ``(lenet5 variants, {network: run}, info)``."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
 
     def runner(model, x, y, fused):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
@@ -104,7 +132,7 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
         def run(n):
             for _ in range(n):
                 opt.zero_grad(set_to_none=True)
-                F.cross_entropy(model(x), y).backward()
+                torch.nn.functional.cross_entropy(model(x), y).backward()
                 opt.step()
 
         return run
@@ -113,15 +141,14 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
     x = torch.randn(batch_size, 1, 28, 28)
     lenet = {}
     for channels_last in (False, True):
-        for fused in (False, True):
-            model, xx = torch_lenet5(), x
-            if channels_last:
-                model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-            lenet[f"torch_lenet5_{'channels_last' if channels_last else 'nchw'}_{'fused' if fused else 'foreach'}"] = \
-                runner(model, xx, y, fused)
+        model, xx = torch_lenet5(), x
+        if channels_last:
+            model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+        lenet[f"lenet5_torch-{'channels_last' if channels_last else 'nchw'}"] = runner(model, xx, y, True)
     x = torch.randn(batch_size, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    resnet = {"torch_resnet20": runner(resnet20().to(memory_format=torch.channels_last), x, y, True)}
-    return lenet, resnet, {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
+    cifar = {f"{name}_torch": runner(make().to(memory_format=torch.channels_last).train(), x, y, True)
+             for name, make in _torch_cifar_models(torch).items()}
+    return lenet, cifar, {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
 def main(argv=None) -> dict:
@@ -129,57 +156,55 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=100, help="LeNet-5 steps per timing round")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--resnet-steps", type=int, default=5, help="ResNet-20 steps per timing round")
-    p.add_argument("--resnet-rounds", type=int, default=3)
+    p.add_argument("--cifar-steps", type=int, default=5, help="steps per timing round of the 32x32 networks")
+    p.add_argument("--cifar-rounds", type=int, default=5)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--out", default="runs/benchmarks")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.batch_size, args.steps, args.rounds, args.resnet_steps, args.resnet_rounds = 8, 3, 1, 1, 1
+        args.batch_size, args.steps, args.rounds, args.cifar_steps, args.cifar_rounds = 8, 3, 1, 1, 1
         args.no_torch = True
     output_dir(args.out)
     b = args.batch_size
     result = {"device": jax.devices()[0].device_kind, "backend": jax.default_backend(), "batch_size": b}
-    banded, blocked = jaxdl.LeNet5(conv_impl="toeplitz"), jaxdl.LeNet5(conv_impl="s2d")
-    lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b, options, micro) for name, model, options, micro in (
-        ("flax-baseline", FlaxLeNet5(), None, 1), ("jaxdl-xla", jaxdl.LeNet5(), None, 1),
-        ("jaxdl-toeplitz-legacy", banded, jaxdl.cpu.legacy_emitters(), 1),
-        ("jaxdl-toeplitz-legacy-mb4", banded, jaxdl.cpu.legacy_emitters(), 4),
-        ("jaxdl-s2d-legacy", blocked, jaxdl.cpu.legacy_emitters(), 1),
-        ("jaxdl-s2d", blocked, jaxdl.cpu.matmul_conv_options(), 1),
-        ("jaxdl-s2d-mb4", blocked, jaxdl.cpu.matmul_conv_options(), 4))}
-    resnet = {"resnet20_jaxdl": jax_runner(jaxdl.resnet20() if not args.quick else jaxdl.ResNet(depth=8, width=4),
-                                           (32, 32, 3), b)}
-    torch_lenet = {}
+    lenet = {f"lenet5_{name}": jax_runner(model, (28, 28, 1), b, options) for name, model, options in (
+        ("flax-baseline", FlaxLeNet5(), None), ("default", jaxdl.LeNet5(), None),
+        ("xla", jaxdl.LeNet5(conv_impl="xla"), None),
+        ("s2d", jaxdl.LeNet5(conv_impl="s2d"), jaxdl.cpu.matmul_conv_options()))}
+    cifar = {f"{name}_{label}": jax_runner(make[args.quick](impl), (32, 32, 3), b)
+             for name, make in CIFAR.items() for label, impl in (("default", "auto"), ("xla", "xla"))}
     if not args.no_torch:
         torch_out = torch_runners(b)
         if torch_out is None:
             print("PyTorch is not importable: JAX numbers only.")
         else:
-            torch_lenet, torch_resnet, info = torch_out
-            lenet.update(torch_lenet)
-            resnet.update(torch_resnet)
-            result.update(info)
+            lenet.update(torch_out[0])
+            cifar.update(torch_out[1])
+            result.update(torch_out[2])
     result.update(interleaved_rates(lenet, steps=args.steps, rounds=args.rounds))
-    result.update(interleaved_rates(resnet, steps=args.resnet_steps, rounds=args.resnet_rounds))
-    for name in lenet:
-        print(f"  {name:34s} {result[name]:8.1f} steps/s")
-    for name in resnet:
-        print(f"  {name:34s} {result[name]:8.2f} steps/s ({b * result[name]:.0f} images/s)")
-    lenet_jax = [n for n in lenet if not n.startswith("torch")]
-    best_name = max(lenet_jax, key=lambda n: result[n])
-    best_jax, result["jaxdl_best_variant"] = result[best_name], best_name
-    print(f"  jaxdl's best LeNet-5 variant: {best_name}")
-    ratios = {"jaxdl best / flax-baseline (LeNet-5)": best_jax / result["lenet5_flax-baseline"]}
-    if torch_lenet:
-        ratios["jaxdl best / torch best (LeNet-5)"] = best_jax / max(result[n] for n in torch_lenet)
-        ratios["jaxdl / torch (ResNet-20)"] = result["resnet20_jaxdl"] / result["torch_resnet20"]
-    for name, value in ratios.items():
-        print(f"  {name:40s} {value:6.2f}x")
-    result["ratios"] = ratios
+    result.update(interleaved_rates(cifar, steps=args.cifar_steps, rounds=args.cifar_rounds))
+    for name in [*lenet, *cifar]:
+        print(f"  {name:28s} {result[name]:8.1f} steps/s ({b * result[name]:.0f} images/s)")
+    result["ratios"] = _ratios(result, [n for n in lenet if "_torch" in n])
+    for name, value in result["ratios"].items():
+        print(f"  {name:44s} {value:6.2f}x")
     save_json(result, args.out, "conv_step.json")
     return result
+
+
+def _ratios(result: dict, torch_lenet: list[str]) -> dict[str, float]:
+    """Each network's default against XLA's convolutions and against PyTorch's best."""
+    ratios = {"LeNet-5 default / flax-baseline": result["lenet5_default"] / result["lenet5_flax-baseline"]}
+    for name in ("lenet5", *CIFAR):
+        ratios[f"{name} default / xla"] = result[f"{name}_default"] / result[f"{name}_xla"]
+    if torch_lenet:
+        best = max(result[n] for n in torch_lenet)
+        ratios["lenet5 default / torch best"] = result["lenet5_default"] / best
+        ratios["lenet5 s2d / torch best"] = result["lenet5_s2d"] / best
+        for name in CIFAR:
+            ratios[f"{name} default / torch"] = result[f"{name}_default"] / result[f"{name}_torch"]
+    return ratios
 
 
 if __name__ == "__main__":

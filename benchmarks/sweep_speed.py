@@ -249,6 +249,9 @@ def main(argv=None) -> dict:
               "jaxdl_warm / jaxdl_sharded_warm": result["jaxdl_warm"] / result["jaxdl_sharded_warm"]}
     if "torch_func_compile_warm" in result:
         ratios["torch_eager / best jaxdl warm"] = result["torch_eager"] / best_warm
+        # What a user gets without XLA_FLAGS: the sweep on one device (the default Sweep()).
+        ratios["torch_func_compile_warm / jaxdl_warm (one device, the default)"] = \
+            result["torch_func_compile_warm"] / result["jaxdl_warm"]
         # Cold: fresh-process medians where measured, else the first compilation in this process.
         cold = lambda v: result.get(f"{v}_cold_fresh", result.get(f"{v}_cold"))  # noqa: E731
         for config in ("jaxdl_sharded", "jaxdl_sharded_legacy"):

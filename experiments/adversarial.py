@@ -62,10 +62,7 @@ QUICK = {"epochs": 1, "robust_epochs": 1, "train_steps": 2, "eval_steps": 3, "ep
 
 def load(config) -> tuple[jaxdl.Dataset, object]:
     if config.data_dir:
-        # On a CPU the blocked convolutions (s2d) run PGD 7x faster than XLA:CPU's (benchmarks/REPORT.md §11);
-        # same parameters, so the numbers do not depend on the choice beyond float rounding.
-        impl = "s2d" if jax.default_backend() == "cpu" else "xla"
-        return jaxdl.data.mnist_idx(config.data_dir, train_count=config.train_count), jaxdl.LeNet5(conv_impl=impl)
+        return jaxdl.data.mnist_idx(config.data_dir, train_count=config.train_count), jaxdl.LeNet5()
     return jaxdl.data.digits(key=jax.random.key(0), flatten=False), jaxdl.SmallCNN(channels=(16, 32), hidden=64)
 
 

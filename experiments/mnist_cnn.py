@@ -41,8 +41,9 @@ CONFIG = {
                          kind=int),
     "max_train": Param(None, "train on at most this many of the training images", minimum=1, kind=int),
     "model": Param("lenet5", "the network", choices=sorted(MODELS)),
-    "conv_impl": Param("auto", "auto: s2d (convolutions on 4x4 / 2x2 pixel blocks, fused with the pools) on CPU, "
-                               "XLA's convolution elsewhere", choices=["auto", *jaxdl.models.LENET5_CONV_IMPLS]),
+    "conv_impl": Param("auto", "auto: the model's default (XLA's convolutions on GPU/TPU, the per-shape CPU "
+                               "formulation on a CPU); s2d: LeNet-5's own pixel-block layout, faster on a CPU",
+                       choices=list(jaxdl.models.LENET5_CONV_IMPLS)),
     "epochs": Param(15, "passes over the training images", minimum=1),
     "batch_size": Param(128, "examples per step", minimum=1),
     "microbatches": Param(1, "split each batch into this many micro-batches whose gradients are summed (the same "
@@ -77,7 +78,7 @@ def run(args, out: str) -> dict:
                              num_classes=data.num_classes, name=data.name, info=data.info)
     print(f"data: {data.num_train} training and {data.num_test} test images of shape {data.input_shape}")
 
-    impl = args.conv_impl if args.conv_impl != "auto" else "s2d" if jax.default_backend() == "cpu" else "xla"
+    impl = args.conv_impl
     model = MODELS[args.model](data.num_classes, impl)
     key = jax.random.key(args.seed)
     init_key, run_key = jax.random.split(key)
@@ -93,9 +94,9 @@ def run(args, out: str) -> dict:
         num_steps=args.epochs * steps_per_epoch, batch_size=batch_size, eval_step=eval_step,
         eval_every=steps_per_epoch, workdir=out, checkpoint_every=steps_per_epoch,
         progress=args.progress, description=f"{args.model} on {data.name}",
-        # Banded and blocked convolutions are slicing and padding between matmuls, which XLA:CPU's
-        # older loop emitters run faster, next to small dots; see jaxdl.cpu.
-        compiler_options=jaxdl.cpu.matmul_conv_options() if impl in ("toeplitz", "s2d") else None,
+        # LeNet-5's blocked layout is slicing and padding between matmuls, which XLA:CPU's older
+        # loop emitters run faster, next to small dots; see jaxdl.cpu.
+        compiler_options=jaxdl.cpu.matmul_conv_options() if impl == "s2d" else None,
     )
     seconds = time.perf_counter() - start
 

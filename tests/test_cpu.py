@@ -1,5 +1,5 @@
-"""XLA:CPU machinery (jaxdl/cpu): the banded and space-to-depth convolution kernels against
-XLA's, programs compiled once, loop emitters, dot emitters, fallbacks."""
+"""XLA:CPU machinery (jaxdl/cpu): the pixel-block convolutions and the CPU formulation rule
+against XLA's convolution, programs compiled once, loop emitters, dot emitters, fallbacks."""
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +19,7 @@ def test_jit_once_gives_the_same_integers(key):
     np.testing.assert_array_equal(jaxdl.cpu.jit_once(perm)(key), jax.jit(perm)(key))
 
 
-@pytest.mark.parametrize(("options_fn", "impl"), [("legacy_emitters", "toeplitz"), ("matmul_conv_options", "s2d")])
+@pytest.mark.parametrize(("options_fn", "impl"), [("legacy_emitters", "s2d"), ("matmul_conv_options", "s2d")])
 def test_compile_options_give_the_same_step(key, options_fn, impl):
     # The older XLA:CPU loop emitters and XLA's own dots change how kernels are generated, not
     # what they compute.
@@ -99,71 +99,13 @@ def _assert_same_function_and_gradients(fast, ref, x, kernel, key):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
-    ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 7),
-    ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
-    ((2, 9, 7, 3), (3, 3, 3, 4), 1, None), ((2, 9, 7, 3), (3, 3, 3, 4), 1, 1), ((1, 5, 5, 2), (1, 1, 2, 3), 0, None)])
-def test_toeplitz_conv_equals_xla_conv_and_its_gradients(x_shape, k_shape, padding, tile, key):
-    kx, kk, kg = jax.random.split(key, 3)
-    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
-    ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), ((padding, padding),) * 2,  # noqa: E731
-                                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d(x, k, padding, tile=tile)  # noqa: E731
-    _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
-
-
-@pytest.mark.parametrize("x_shape,k_shape,padding,tile", [
-    ((3, 28, 28, 1), (5, 5, 1, 6), 2, None), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 4), ((3, 28, 28, 1), (5, 5, 1, 6), 2, 14),
-    ((2, 14, 14, 6), (5, 5, 6, 16), 0, None), ((2, 14, 14, 6), (5, 5, 6, 16), 0, 2),
-    ((2, 10, 6, 3), (3, 3, 3, 4), 1, None), ((2, 10, 6, 3), (3, 3, 3, 4), 1, 2)])
-def test_toeplitz_conv_maxpool_equals_conv_then_pool_and_its_gradients(x_shape, k_shape, padding, tile, key):
-    kx, kk, kg = jax.random.split(key, 3)
-    x, kernel = jax.random.normal(kx, x_shape), jax.random.normal(kk, k_shape)
-    ref = lambda x, k: jaxdl.pool2d(jax.lax.conv_general_dilated(  # noqa: E731
-        x, k, (1, 1), ((padding, padding),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")), "max", 2)
-    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d_maxpool(x, k, padding, tile=tile)  # noqa: E731
-    _assert_same_function_and_gradients(fast, ref, x, kernel, kg)
-
-
-@pytest.mark.parametrize("tile", [None, 2])
-def test_toeplitz_conv_maxpool_shares_the_gradient_at_ties(tile, key):
-    """A constant image makes every window's four outputs equal: each gets a quarter of the
-    window's gradient, as jnp.max's rule gives (the fused pool has its own JVP)."""
-    kk, kg = jax.random.split(key)
-    x = jnp.concatenate([jnp.ones((1, 8, 8, 2)), jax.random.normal(key, (1, 8, 8, 2))])  # one tied, one not
-    kernel = jax.random.normal(kk, (3, 3, 2, 4))
-
-    def ref(x, k):
-        y = jax.lax.conv_general_dilated(x, k, (1, 1), ((1, 1),) * 2, dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        return jnp.max(y.reshape(2, 4, 2, 4, 2, 4), axis=(2, 4))
-
-    fast = lambda x, k: jaxdl.cpu.toeplitz_conv2d_maxpool(x, k, 1, tile=tile)  # noqa: E731
-    g = jax.random.normal(kg, (2, 4, 4, 4))
-    for a, b in zip(jax.grad(lambda x, k: jnp.vdot(fast(x, k), g), argnums=(0, 1))(x, kernel),
-                    jax.grad(lambda x, k: jnp.vdot(ref(x, k), g), argnums=(0, 1))(x, kernel)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-    # the window max itself: four equal members get a quarter each, two of four a half
+def test_window_max_shares_the_gradient_at_ties():
+    """The fused pools' window maximum (its own JVP): four equal members get a quarter of the
+    gradient each, two maxima of four a half, as jnp.max's rule gives."""
     y = jnp.ones((3, 2, 2, 5)).at[1, 0, 0].set(0.0).at[1, 1, 1].set(0.0)
     gy = jax.grad(lambda y: jnp.sum(jaxdl.cpu._conv._window_max(y)))(y)
     np.testing.assert_allclose(gy[0], np.full((2, 2, 5), 0.25))
     np.testing.assert_allclose(gy[1], np.array([[0.0, 0.5], [0.5, 0.0]])[:, :, None] * np.ones(5))
-
-
-def test_toeplitz_conv_maxpool_rejects_odd_output_and_bad_shapes(key):
-    with pytest.raises(ValueError, match="output size 27 .* is odd"):
-        jaxdl.cpu.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 1)), jnp.zeros((2, 2, 1, 3)))
-    with pytest.raises(ValueError, match=r"square kernel \[F, F, C, O\]"):
-        jaxdl.cpu.toeplitz_conv2d_maxpool(jnp.zeros((1, 28, 28, 2)), jnp.zeros((5, 5, 1, 3)))
-
-
-def test_toeplitz_tiles_must_fit_the_output_width():
-    x, kernel = jnp.zeros((1, 28, 28, 1)), jnp.zeros((5, 5, 1, 6))
-    with pytest.raises(ValueError, match="tile=3 must divide the convolution's output width 28"):
-        jaxdl.cpu.toeplitz_conv2d(x, kernel, 2, tile=3)
-    with pytest.raises(ValueError, match="tile=7 must be even"):
-        jaxdl.cpu.toeplitz_conv2d_maxpool(x, kernel, 2, tile=7)
-    with pytest.raises(ValueError, match="tile=4 applies to impl='toeplitz' only"):
-        jaxdl.Conv2D(6, 5, padding=2, tile=4).init(jax.random.key(0), x)
 
 
 def test_space_to_depth_layout_and_inverse():
@@ -228,7 +170,7 @@ def test_s2d_conv_maxpool_shares_the_gradient_at_ties(key):
 @pytest.mark.parametrize("xb_shape,k_shape,block,message", [
     ((1, 8, 8, 9), (5, 5, 1, 6), 3, "block 3 must be even"),
     ((1, 4, 4, 64), (5, 5, 4, 6), 8, r"divide F - 1 = 4 .* one of \[2, 4\]"),
-    ((1, 4, 4, 16), (4, 4, 1, 6), 2, r"divide F - 1 = 3 .* none: use toeplitz_conv2d"),
+    ((1, 4, 4, 16), (4, 4, 1, 6), 2, r"divide F - 1 = 3 .* none: use blocked_conv2d"),
     ((1, 8, 8, 16), (5, 5, 2, 6), 4, "xb has 16 channels; space_to_depth with block 4 of 2 input channels"),
     ((1, 8, 8, 16), (5, 3, 1, 6), 4, "square kernel"),
     ((1, 1, 4, 16), (5, 5, 1, 6), 4, "smaller than the filter 5x5"),

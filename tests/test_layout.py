@@ -84,7 +84,7 @@ def test_no_function_body_over_80_lines():
     assert not long, long
 
 
-CPU_MACHINERY = ["toeplitz_conv2d", "toeplitz_conv2d_maxpool", "s2d_conv2d_windows", "s2d_conv2d_maxpool",
+CPU_MACHINERY = ["cpu_conv2d", "cpu_conv_formulation", "blocked_conv2d", "s2d_conv2d_windows", "s2d_conv2d_maxpool",
                  "space_to_depth", "depth_to_space", "legacy_emitters", "matmul_conv_options", "CONV_IMPLS",
                  "LENET5_CONV_IMPLS", "jit_once"]
 

@@ -166,7 +166,7 @@ def test_pmap_on_two_cpu_devices_equals_full_batch():
 
 MICROBATCH_MODELS = {
     "mlp": (jaxdl.MLP(features=(16, 3)), (5,)),
-    "lenet5-banded": (jaxdl.LeNet5(conv_impl="toeplitz"), (28, 28, 1)),
+    "lenet5": (jaxdl.LeNet5(), (28, 28, 1)),
     "lenet5-s2d": (jaxdl.LeNet5(conv_impl="s2d"), (28, 28, 1)),
     "cnn1d": (jaxdl.CNN1D(), (40,)),
 }
@@ -174,7 +174,7 @@ MICROBATCH_MODELS = {
 
 @pytest.mark.parametrize(("name", "microbatches", "with_mask"), [
     ("mlp", 2, False), ("mlp", 4, True), ("cnn1d", 2, True), ("cnn1d", 4, False),
-    ("lenet5-banded", 2, False), ("lenet5-s2d", 4, True)])
+    ("lenet5", 2, False), ("lenet5-s2d", 4, True)])
 def test_microbatches_equal_one_full_batch_step(key, name, microbatches, with_mask):
     """Summed micro-batch gradients = the full batch's, with the mask's global count, the
     penalty counted once and every metric a full-batch mean."""

@@ -223,10 +223,9 @@ def _builtins() -> list[Problem]:
         Problem("digits_cnn", _digits, lambda data: models.SmallCNN(channels=(16, 32), hidden=64), num_steps=1000,
                 batch_size=64, eval_every=100, target=0.95,
                 description="scikit-learn digits 8x8, CNN c16-c32-d64"),
-        # The pixel-block (s2d) convolutions: the same function and parameters as LeNet5(), and vmapped
-        # they stay matmuls. XLA:CPU turns vmapped convolutions into grouped ones, far slower
-        # (benchmarks/REPORT.md, section 15).
-        Problem("mnist_lenet5", _mnist, lambda data: models.LeNet5(conv_impl="s2d"), num_steps=600,
+        # LeNet5()'s CPU convolutions are pixel-block matmuls, and vmapped they stay matmuls (XLA:CPU
+        # turns vmapped convolutions into grouped ones, far slower: benchmarks/REPORT.md, section 15).
+        Problem("mnist_lenet5", _mnist, lambda data: models.LeNet5(), num_steps=600,
                 batch_size=128, eval_every=60, target=0.97,
                 description="real MNIST (8,000 train / 2,000 test of t10k), LeNet-5, ~10 epochs"),
         Problem("fashion_mnist_cnn", _tfds("fashion_mnist"),

@@ -10,7 +10,7 @@ XLA:CPU also has two code generators for loop fusions (the elementwise, slicing,
 reducing kernels between matmuls): the MLIR "fusion emitters" (the default in jax 0.10) and
 the older LLVM IR emitters, chosen per program by ``legacy_emitters()``. The older ones
 compile faster; at run time they are faster for steps full of data movement (LeNet-5 with
-banded convolutions) and slower for steps of small matmuls and elementwise updates (an MLP
+convolutions as matmuls) and slower for steps of small matmuls and elementwise updates (an MLP
 sweep). So they are an option, not a default, except in ``jit_once``, where only compile time
 counts. ``benchmarks/REPORT.md`` has the measurements.
 
@@ -67,7 +67,7 @@ def legacy_emitters() -> dict[str, Any] | None:
     where this jaxlib no longer has the option), which ``jax.jit`` takes as "no options".
 
     Compile time falls for every step measured; run time falls for steps full of slicing,
-    padding and pooling fusions (LeNet-5's banded step), is unchanged for XLA-convolution
+    padding and pooling fusions (LeNet-5 with its convolutions as matmuls), is unchanged for XLA-convolution
     networks and rises for an MLP sweep (its in-place updates run as scalar loops: see the
     module docstring); figures in ``benchmarks/REPORT.md``. Results are the same up to float
     rounding.
@@ -81,7 +81,7 @@ def legacy_emitters() -> dict[str, Any] | None:
 
 def matmul_conv_options() -> dict[str, Any] | None:
     """``compiler_options`` for training steps whose convolutions are matmuls
-    (``LeNet5(conv_impl="s2d")`` or ``"toeplitz"``) on XLA:CPU: ``legacy_emitters()``, and the
+    (``LeNet5(conv_impl="s2d")``) on XLA:CPU: ``legacy_emitters()``, and the
     dots compiled by XLA's own dot emitter instead of YNNPACK (which keeps the reductions, such
     as the pools' maxima). ``None`` on other backends; only ``legacy_emitters()`` where this
     jaxlib lacks the (experimental) YNNPACK option.

@@ -1,10 +1,12 @@
-"""Convolutions as matmuls, for XLA:CPU: banded (Toeplitz) rows and pixel blocks.
+"""Convolutions as matmuls over pixel blocks, for XLA:CPU.
 
-XLA:CPU's own convolutions, and above all their weight gradients, are slow for small networks;
-these formulations write a VALID convolution as one matrix product over shifted views of the
-input, fused with a 2x2 max pool where LeNet-5 needs one. They are used by
-``jaxdl.LeNet5(conv_impl="toeplitz" | "s2d")`` and tested equal (values and gradients) to
-``jax.lax.conv_general_dilated``; measured speeds are in ``benchmarks/REPORT.md``.
+XLA:CPU's own convolutions, and above all their kernel gradients, are slow for few channels
+and small images; these formulations write a convolution as one matrix product over shifted
+views of the image cut into pixel blocks: ``blocked_conv2d`` for any convolution (behind
+``Conv2D(impl="auto")`` on a CPU, see ``_policy``), and ``s2d_conv2d_*`` for LeNet-5's own
+layout (``jaxdl.LeNet5(conv_impl="s2d")``), fused with its 2x2 max pool. All are tested equal
+(values and gradients) to ``jax.lax.conv_general_dilated``; measured speeds are in
+``benchmarks/REPORT.md`` section 3.
 """
 
 from __future__ import annotations
@@ -15,19 +17,7 @@ import numpy as np
 
 from jaxdl._arithmetic import conv_output_size
 
-__all__ = ["toeplitz_conv2d", "toeplitz_conv2d_maxpool", "space_to_depth", "depth_to_space",
-           "s2d_conv2d_windows", "s2d_conv2d_maxpool", "blocked_conv2d"]
-
-
-def _band(kernel, w_in: int, columns: np.ndarray):
-    """The banded matrix ``T [F W_in C, len(columns) O]`` with
-    ``T[(i, w', c), (w, o)] = kernel[i, w' - w, c, o]`` for ``0 <= w' - w < F``, output
-    columns in the order ``columns``. Built as a product with a constant 0/1 selector
-    (``S[j, w', w] = [w' - w == j]``), so its gradient is a matmul, not a scatter."""
-    f, _, c, o = kernel.shape
-    selector = (np.arange(w_in)[None, :, None] - columns[None, None, :] == np.arange(f)[:, None, None])
-    band = jnp.einsum("jvw,ijco->ivcwo", selector.astype(kernel.dtype), kernel)  # [F, W_in, C, W_out, O]
-    return band.reshape(f * w_in * c, len(columns) * o)
+__all__ = ["space_to_depth", "depth_to_space", "s2d_conv2d_windows", "s2d_conv2d_maxpool", "blocked_conv2d"]
 
 
 def _check(name: str, x, kernel):
@@ -35,111 +25,6 @@ def _check(name: str, x, kernel):
     if f != f2 or x.ndim != 4 or x.shape[-1] != c:
         raise ValueError(f"{name} needs x [B, H, W, C] and a square kernel [F, F, C, O]; got {x.shape} "
                          f"and {kernel.shape}.")
-
-
-def _banded_product(x, kernel, padding: int, columns_of, tile: int | None = None, pool_rows: bool = False):
-    """``rows @ T``: ``[B H_out n, F S C] x [F S C, tile O]``, with the ``F`` input rows that
-    each output row sees laid side by side. The output width is cut into ``n = W_out / tile``
-    tiles of ``tile`` columns, each seeing ``S = tile + F - 1`` input columns; every tile
-    shares one band (the convolution is translation invariant). ``tile=None`` is one tile of
-    the whole width (``S = W_in``). ``pool_rows`` orders the rows ``(B, H_out / 2, n, 2)``
-    instead of ``(B, H_out, n)``. Returns ``(out [B H_out n, tile O], H_out, W_out, n)``."""
-    f, _, c, _ = kernel.shape
-    x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    b, h_in, w_in, _ = x.shape
-    h_out, w_out = conv_output_size(h_in, f), conv_output_size(w_in, f)
-    tile = w_out if tile is None else tile
-    if tile < 1 or w_out % tile:
-        raise ValueError(f"tile={tile} must divide the convolution's output width {w_out}.")
-    n, span = w_out // tile, tile + f - 1
-    if n == 1:
-        lines = x.reshape(b, h_in, 1, w_in * c)  # NHWC: one image row is W_in C contiguous numbers
-    else:
-        # Overlapping windows of `span` columns, one every `tile` columns: [B, H_in, n, span, C].
-        windows = jnp.stack([x[:, :, j:j + tile * (n - 1) + 1:tile] for j in range(span)], axis=3)
-        lines = windows.reshape(b, h_in, n, span * c)
-    rows = jnp.concatenate([lines[:, i:i + h_out] for i in range(f)], axis=3)
-    if pool_rows:  # rows in the order (B, H_out / 2, n, row parity): a 2x2 window's rows are adjacent
-        rows = rows.reshape(b, h_out // 2, 2, n, -1).transpose(0, 1, 3, 2, 4)
-    return rows.reshape(b * h_out * n, f * span * c) @ _band(kernel, span, columns_of(tile)), h_out, w_out, n
-
-
-def toeplitz_conv2d(x, kernel, padding: int = 0, *, tile: int | None = None):
-    """A stride-1 2D convolution computed as one matrix product with a banded (block-Toeplitz)
-    matrix built from the kernel.
-
-    Row ``h`` of the output is ``sum_i x[:, h + i, :, :] @ T_i`` with
-    ``T_i[(w', c), (w, o)] = kernel[i, w' - w, c, o]`` when ``0 <= w' - w < F`` (else 0); the
-    ``F`` products are one matmul of ``[B H_out, F W_in C] x [F W_in C, W_out O]``.
-
-    Why: XLA:CPU's convolutions are slow for the few channels of small networks (LeNet-5's
-    first layer has 1 -> 6 channels), while its matmuls run near peak. The band costs ``W_in / F`` times the
-    convolution's multiply-adds (6.4x for LeNet-5's first layer, 2.8x for its second), so this
-    pays only while ``W_in * C`` is small (tens to a few hundred); use XLA's convolution
-    for wide images, many channels, and on GPU/TPU.
-
-    ``tile`` cuts the output width into tiles of that many columns, each computed from its
-    ``tile + F - 1`` input columns with one shared, smaller band: the multiply-adds fall
-    from ``W_in / F`` to ``(tile + F - 1) / F`` times the convolution's (LeNet-5's first layer
-    with tiles of 4: 1.6x instead of 6.4x) for the
-    price of copying the overlapping windows.
-
-    Args:
-      x: ``[B, H, W, C]`` images (NHWC).
-      kernel: ``[F, F, C, O]`` (HWIO, as ``flax.linen.Conv`` stores it).
-      padding: zeros added on every side.
-      tile: output columns per tile, a divisor of the output width; ``None``: the whole width.
-
-    Returns:
-      ``[B, H + 2P - F + 1, W + 2P - F + 1, O]``, equal to
-      ``lax.conv_general_dilated(x, kernel, (1, 1), ((P, P), (P, P)), ("NHWC", "HWIO", "NHWC"))``.
-    """
-    _check("toeplitz_conv2d", x, kernel)
-    out, h_out, w_out, _ = _banded_product(x, kernel, padding, np.arange, tile)
-    return out.reshape(x.shape[0], h_out, w_out, kernel.shape[-1])
-
-
-def toeplitz_conv2d_maxpool(x, kernel, padding: int = 0, *, tile: int | None = None):
-    """``toeplitz_conv2d`` followed by a 2x2 max pool with stride 2, fused.
-
-    The band's output columns (of a tile) are put in the order (column parity, column // 2,
-    channel), and the matmul rows of a window's two image rows next to each other, so the
-    four members of every pooling window lie in four adjacent blocks of ``tile / 2 * O``
-    numbers (two image rows x two halves of a tile): the pool is a maximum
-    of whole blocks, which vectorises, instead of strided slices with ``O`` contiguous
-    numbers each (the gain is measured by ``benchmarks/conv_step.py``).
-
-    A bias and a non-decreasing activation commute with the maximum
-    (``max_k a(y_k + b) = a(max_k y_k + b)``), so ``act(toeplitz_conv2d_maxpool(x, k) + b)``
-    is ``pool2d(act(conv(x, k) + b), "max", 2)`` on a quarter of the numbers. Gradients at
-    ties are shared between the maxima, as in ``pool2d``.
-
-    Args:
-      x: ``[B, H, W, C]``; kernel: ``[F, F, C, O]``; padding: zeros on every side.
-      tile: as in ``toeplitz_conv2d``, and even, so that no pooling window straddles two tiles.
-
-    Returns:
-      ``[B, M_h / 2, M_w / 2, O]`` with ``M = N + 2P - F + 1``, which must be even.
-    """
-    _check("toeplitz_conv2d_maxpool", x, kernel)
-    for n in x.shape[1:3]:
-        m = conv_output_size(n, kernel.shape[0], padding=padding)
-        if m % 2:
-            raise ValueError(f"toeplitz_conv2d_maxpool: the convolution's output size {m} (from input {n}, filter "
-                             f"{kernel.shape[0]}, padding {padding}) is odd; a 2x2 pool with stride 2 needs it even.")
-
-    def by_parity(width):
-        w = np.arange(width)
-        return np.concatenate([w[0::2], w[1::2]])
-
-    if tile is not None and tile % 2:
-        raise ValueError(f"toeplitz_conv2d_maxpool: tile={tile} must be even, so no pooling window straddles two tiles.")
-    out, h_out, w_out, n = _banded_product(x, kernel, padding, by_parity, tile, pool_rows=True)
-    b, o = x.shape[0], kernel.shape[-1]
-    # [B, H_out / 2, n tiles, row parity, column parity, tile / 2 * O]: each window's 4 members
-    # are 4 blocks of tile / 2 * O numbers side by side.
-    out = _window_max(out.reshape(b, h_out // 2, n, 2, 2, -1))
-    return out.reshape(b, h_out // 2, w_out // 2, o)
 
 
 @jax.custom_jvp
@@ -239,7 +124,7 @@ def s2d_conv2d_windows(xb, kernel, block: int):
     if block % 2 or (f - 1) % block:
         raise ValueError(f"s2d_conv2d: block {block} must be even (whole 2x2 pooling windows per block) and "
                          f"divide F - 1 = {f - 1} (so the output tiles into blocks); for F = {f} use one of "
-                         f"{[s for s in range(2, f, 2) if (f - 1) % s == 0] or 'none: use toeplitz_conv2d'}.")
+                         f"{[s for s in range(2, f, 2) if (f - 1) % s == 0] or 'none: use blocked_conv2d'}.")
     if xb.shape[-1] != block * block * c:
         raise ValueError(f"s2d_conv2d: xb has {xb.shape[-1]} channels; space_to_depth with block {block} of "
                          f"{c} input channels (kernel {kernel.shape}) has {block * block * c}.")
@@ -270,8 +155,8 @@ def s2d_conv2d_maxpool(xb, kernel, block: int):
 
 def blocked_conv2d(x, kernel, *, stride: int = 1, padding: int = 0, dilation: int = 1, block: int = 2):
     """Any 2D convolution (filter size, stride, padding, dilation) as one matmul over pixel
-    blocks: the general form of the ``s2d`` path (issue 33's first step; not yet any model's
-    default).
+    blocks: the general form of the ``s2d`` path, and ``Conv2D(impl="auto")``'s formulation on a
+    CPU for few channels and small images (``cpu_conv2d``).
 
     The padded image is cut into ``P x P`` blocks (``P = block``, a multiple of ``stride``):
     ``xb = space_to_depth(x, P)``. One block of ``Q x Q`` outputs (``Q = P / stride``) reads

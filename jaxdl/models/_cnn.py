@@ -8,7 +8,8 @@ spelled out, instead of silently losing its border.
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -16,8 +17,7 @@ import jax.numpy as jnp
 
 from jaxdl.models._components import get_activation
 from jaxdl._arithmetic import conv_output_size, same_padding
-from jaxdl.cpu import (blocked_conv2d, s2d_conv2d_maxpool, s2d_conv2d_windows, space_to_depth, toeplitz_conv2d,
-                       toeplitz_conv2d_maxpool)
+from jaxdl.cpu import blocked_conv2d, cpu_conv2d, s2d_conv2d_maxpool, s2d_conv2d_windows, space_to_depth, xla_conv2d
 
 __all__ = ["SmallCNN", "LeNet5", "AlexNet", "VGG", "Conv2D", "CONV_IMPLS", "LENET5_CONV_IMPLS", "check_images", "pool2d", "conv"]
 
@@ -59,21 +59,29 @@ def pool2d(x: jax.Array, kind: str, window: int, stride: int | None = None, padd
 
 
 class Conv2D(nn.Module):
-    """``flax.linen.Conv`` with square filters and symmetric integer padding (the same
-    ``kernel`` [F, F, C, O] and ``bias`` parameters, initialised the same way), computed by
-    XLA's convolution (``impl="xla"``) or as one banded matmul (``impl="toeplitz"``,
-    stride 1 only; see ``toeplitz_conv2d`` for when that is faster).
+    """A drop-in for ``flax.linen.Conv`` with square filters and symmetric integer padding:
+    the same ``kernel [F, F, C / groups, O]`` and ``bias [O]`` parameters with the same
+    initialisers (LeCun normal, zeros), so checkpoints are interchangeable; one convolution
+    path chosen per backend.
 
-    ``max_pool=True`` follows the convolution (and bias) with a 2x2 max pool of stride 2,
-    fused into the banded matmul for ``impl="toeplitz"`` (``toeplitz_conv2d_maxpool``).
-    ``tile`` (``impl="toeplitz"`` only) cuts the output width into tiles of that many
-    columns that share one smaller band (see ``toeplitz_conv2d``); ``None``: the whole width.
-    ``dilation`` ``D`` spaces the filter's taps ``D`` apart (Yu & Koltun 2016; ``impl="xla"``):
-    the same as a ``D (F - 1) + 1`` filter with zeros between the taps, with ``F^2`` parameters.
-    ``impl="blocked"`` computes any of them (stride, padding, dilation) as one pixel-block
-    matmul (``jaxdl.cpu.blocked_conv2d``, blocks of ``2 x stride``): faster than XLA:CPU's
-    convolutions for few input channels (``benchmarks/conv_layers.py``), and vmapped it stays
-    a matmul where XLA's convolution becomes a grouped one.
+    ``impl="auto"`` (the default, and every jaxdl CNN's): on GPU and TPU XLA's convolution
+    (cuDNN on NVIDIA); on the CPU the formulation ``jaxdl.cpu.cpu_conv2d`` picks from the
+    layer's shape: a matmul for 1x1 filters, the pixel-block matmul
+    (``jaxdl.cpu.blocked_conv2d``) for few input channels or small images at stride 1, XLA's
+    convolution otherwise (per-layer and whole-step figures: ``benchmarks/REPORT.md``
+    section 3). The choice is made when the program is lowered for its device
+    (``jax.lax.platform_dependent``), so one model serves every backend. ``impl="xla"`` and
+    ``impl="blocked"`` force one formulation. All compute the same function to float
+    rounding, with the same gradients; vmapped (a ``Sweep`` of CNNs), the matmul forms stay
+    matmuls where XLA:CPU's convolution becomes a grouped one.
+
+    ``stride``, ``padding``, ``dilation`` (``D`` spaces the filter's taps ``D`` apart; Yu &
+    Koltun 2016) and ``groups`` (feature groups: ``C`` and ``O`` split into ``groups`` parts,
+    part ``g`` of the output seeing part ``g`` of the input) are ``lax.conv_general_dilated``'s.
+    ``exact=False`` allows a stride that does not tile the padded image (the output floors).
+
+    Shapes: ``[B, H, W, C] -> [B, M_h, M_w, O]``, ``M = (N + 2 P - D (F - 1) - 1) / S + 1``.
+    Parameters: ``F^2 C O / groups + O`` (no ``O`` without bias).
     """
 
     features: int
@@ -81,54 +89,48 @@ class Conv2D(nn.Module):
     padding: int = 0
     stride: int = 1
     use_bias: bool = True
-    impl: str = "xla"
+    impl: str = "auto"
     exact: bool = True
-    max_pool: bool = False
-    tile: int | None = None
     dilation: int = 1
+    groups: int = 1
+    kernel_init: Callable = nn.initializers.lecun_normal()
+    bias_init: Callable = nn.initializers.zeros
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        if self.tile is not None and self.impl != "toeplitz":
-            raise ValueError(f"tile={self.tile} applies to impl='toeplitz' only, got impl={self.impl!r}.")
+        if self.impl not in CONV_IMPLS:
+            raise ValueError(f"unknown convolution impl {self.impl!r}; use one of {CONV_IMPLS}.")
+        c = x.shape[-1]
+        if self.groups < 1 or c % self.groups or self.features % self.groups:
+            raise ValueError(f"groups={self.groups} must divide the input channels ({c}) and the features "
+                             f"({self.features}).")
+        if self.impl == "blocked" and self.groups != 1:
+            raise ValueError(f"impl='blocked' computes ungrouped convolutions only, got groups={self.groups}.")
         for n in x.shape[1:3]:
             conv_output_size(n, self.size, padding=self.padding, stride=self.stride, dilation=self.dilation,
                              exact=self.exact)
-        if self.impl not in CONV_IMPLS:
-            raise ValueError(f"unknown convolution impl {self.impl!r}; use one of {CONV_IMPLS}.")
-        kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.size, self.size, x.shape[-1], self.features))
-        if self.impl == "toeplitz":
-            if self.stride != 1 or self.dilation != 1:
-                raise ValueError(f"impl='toeplitz' computes stride-1, undilated convolutions only, got stride "
-                                 f"{self.stride}, dilation {self.dilation}.")
-            if self.max_pool:
-                # The bias is the same for the four members of a window, so it is added after the max.
-                y = toeplitz_conv2d_maxpool(x, kernel, self.padding, tile=self.tile)
-                return y + self._bias() if self.use_bias else y
-            y = toeplitz_conv2d(x, kernel, self.padding, tile=self.tile)
+        kernel = self.param("kernel", self.kernel_init, (self.size, self.size, c // self.groups, self.features))
+        how = dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
+        if self.impl == "auto":
+            y = jax.lax.platform_dependent(x, kernel, cpu=functools.partial(cpu_conv2d, **how),
+                                           default=functools.partial(xla_conv2d, **how))
         elif self.impl == "blocked":
             y = blocked_conv2d(x, kernel, stride=self.stride, padding=self.padding, dilation=self.dilation,
                                block=2 * self.stride)
         else:
-            y = jax.lax.conv_general_dilated(x, kernel, (self.stride, self.stride), ((self.padding, self.padding),) * 2,
-                                             rhs_dilation=(self.dilation, self.dilation),
-                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            y = xla_conv2d(x, kernel, **how)
         if self.use_bias:
-            y = y + self._bias()
-        return pool2d(y, "max", 2) if self.max_pool else y
-
-    def _bias(self) -> jax.Array:
-        return self.param("bias", nn.initializers.zeros, (self.features,)).reshape(1, 1, 1, -1)
+            y = y + self.param("bias", self.bias_init, (self.features,)).reshape(1, 1, 1, -1)
+        return y
 
 
-CONV_IMPLS = ("xla", "toeplitz", "blocked")
+CONV_IMPLS = ("auto", "xla", "blocked")
 
 
 def conv(features: int, size: int, padding: int, name: str, x: jax.Array, *, stride: int = 1,
-          use_bias: bool = True, exact: bool = True, impl: str = "xla", max_pool: bool = False,
-          tile: int | None = None) -> jax.Array:
+         use_bias: bool = True, exact: bool = True, impl: str = "auto") -> jax.Array:
     """``Conv2D(...)(x)`` in one call, as the networks of this package write their layers."""
-    return Conv2D(features, size, padding, stride, use_bias, impl, exact, max_pool, tile, name=name)(x)
+    return Conv2D(features, size, padding, stride, use_bias, impl, exact, name=name)(x)
 
 
 # Activations with a(max(y)) == max(a(y)), which may therefore follow a max pool instead of precede it.
@@ -153,12 +155,13 @@ class SmallCNN(nn.Module):
     hidden: int = 256
     num_classes: int = 10
     dropout_rate: float = 0.0
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("SmallCNN", x)
         for i, c in enumerate(self.channels):
-            x = nn.relu(conv(c, 3, 1, f"conv_{i}", x))
+            x = nn.relu(conv(c, 3, 1, f"conv_{i}", x, impl=self.conv_impl))
             x = pool2d(x, "max", 2)
         x = x.reshape(x.shape[0], -1)
         if self.dropout_rate:
@@ -180,20 +183,16 @@ class LeNet5(nn.Module):
     2,416), the activation defaults to ReLU and pooling to max (the paper: scaled tanh and
     trainable average subsampling; ``activation="tanh", pooling="avg"`` is the closer match).
 
-    ``conv_impl="toeplitz"`` computes both convolutions as banded matmuls, each fused with
-    its max pool (``toeplitz_conv2d_maxpool``; same parameters, same function), the output
-    width cut into ``conv_tiles`` columns per tile for C1 and C3 (4 and 2: each band is
-    smaller, 1.6x and 1.2x the convolution's multiply-adds instead of 6.4x and 2.8x; a tile
-    that does not divide the width, or is odd where the pool is fused, means the whole
-    width): faster training steps than XLA's convolutions on a CPU
-    (``benchmarks/conv_step.py``). ``conv_impl="s2d"`` computes them on the image cut into
-    blocks (``space_to_depth``, 4x4 pixels for C1, 2x2 for C3; ``s2d_conv2d_windows``), each
-    one matmul of a few shifted views, the pool a maximum of contiguous blocks; C1's pooled
-    output is C3's blocked input, so nothing is transposed in between: faster again on a CPU
-    (``benchmarks/REPORT.md`` section 6). It needs the padded image size a multiple of 4
-    (28 + 2 * 2 = 32). ``conv_impl="blocked"`` uses the general pixel-block convolution of
-    ``Conv2D(impl="blocked")`` for C1 and C3, pooling apart. Keep ``"xla"`` on GPU/TPU. All four
-    have the same parameters and compute the same function.
+    ``conv_impl`` picks the convolutions' formulation; every choice has the same parameters
+    and computes the same function. ``"auto"`` (default) is ``Conv2D``'s one path per backend
+    (on a CPU both layers become pixel-block matmuls: their few input channels are where
+    XLA:CPU's convolutions are slowest); ``"xla"`` and ``"blocked"`` force one formulation.
+    ``"s2d"`` is LeNet-5's own faster CPU layout, the one network-specific path kept: the
+    image is cut into blocks once (``space_to_depth``, 4x4 pixels for C1, 2x2 for C3;
+    ``s2d_conv2d_windows``), each layer is one matmul of a few shifted views with the 2x2 pool
+    a maximum of contiguous blocks, and C1's pooled output is C3's blocked input, so nothing is
+    re-laid-out in between (``benchmarks/REPORT.md`` section 3 has both paths' speeds). It
+    needs the padded image size a multiple of 4 (28 + 2 * 2 = 32).
 
     Shapes: ``[B, 28, 28, 1] -> [B, num_classes]`` (or 32x32 with ``padding=0``).
     Parameters: ``(25 C + 1) 6 + (150 + 1) 16 + (400 + 1) 120 + (120 + 1) 84 + (84 + 1) K``
@@ -204,8 +203,7 @@ class LeNet5(nn.Module):
     padding: int = 2
     activation: str = "relu"
     pooling: str = "max"
-    conv_impl: str = "xla"
-    conv_tiles: tuple[int | None, int | None] = (4, 2)
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -217,24 +215,15 @@ class LeNet5(nn.Module):
             if (h + 2 * p) % 4 or (w + 2 * p) % 4 or min(h, w) + 2 * p < 16:
                 raise ValueError(f"LeNet5(conv_impl='s2d') cuts the padded image into 4x4 blocks: its size "
                                  f"{h + 2 * p}x{w + 2 * p} (input {h}x{w} + 2 * padding {p}) must be multiples of 4 "
-                                 f"and at least 16; use conv_impl='toeplitz' or 'xla'.")
+                                 f"and at least 16; use conv_impl='auto'.")
             x = space_to_depth(jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0))), 4)
             # C1 on 4x4 blocks leaves its pooled maps in 2x2 blocks, C3's input; C3's leaves plain pixels.
             x = _S2DConvPool(6, 4, self.activation, self.pooling, name="c1")(x)
             x = _S2DConvPool(16, 2, self.activation, self.pooling, name="c3")(x)
             return self._head(x, get_activation(self.activation))
         act = get_activation(self.activation)
-        banded = self.conv_impl == "toeplitz"
-        # Banded convolutions pool inside the matmul, then activate a quarter of the numbers.
-        fused = banded and self.pooling == "max" and self.activation in _NON_DECREASING
-        for features, padding, name, tile in zip((6, 16), (self.padding, 0), ("c1", "c3"), self.conv_tiles):
-            w_out = conv_output_size(x.shape[2], 5, padding=padding)
-            # A tile must divide the output width (and be even to hold whole pooling windows).
-            tile = tile if banded and tile and w_out % tile == 0 and (tile % 2 == 0 or not fused) else None
-            if fused:
-                x = act(conv(features, 5, padding, name, x, impl="toeplitz", max_pool=True, tile=tile))
-            else:
-                x = pool2d(act(conv(features, 5, padding, name, x, impl=self.conv_impl, tile=tile)), self.pooling, 2)
+        for features, padding, name in zip((6, 16), (self.padding, 0), ("c1", "c3")):
+            x = pool2d(act(conv(features, 5, padding, name, x, impl=self.conv_impl)), self.pooling, 2)
         return self._head(x, act)
 
     def _head(self, x: jax.Array, act) -> jax.Array:
@@ -244,7 +233,7 @@ class LeNet5(nn.Module):
         return nn.Dense(self.num_classes, name="output")(x)
 
 
-LENET5_CONV_IMPLS = ("xla", "toeplitz", "s2d", "blocked")
+LENET5_CONV_IMPLS = (*CONV_IMPLS, "s2d")
 
 
 class _S2DConvPool(nn.Module):
@@ -291,6 +280,7 @@ class AlexNet(nn.Module):
     hidden: Sequence[int] = (1024, 1024)
     num_classes: int = 10
     dropout_rate: float = 0.5
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -298,7 +288,7 @@ class AlexNet(nn.Module):
         if len(self.channels) != 5:
             raise ValueError(f"AlexNet has five convolutions; got channels={tuple(self.channels)}.")
         for i, (c, f) in enumerate(zip(self.channels, (5, 5, 3, 3, 3))):
-            x = nn.relu(conv(c, f, same_padding(f), f"conv_{i}", x))
+            x = nn.relu(conv(c, f, same_padding(f), f"conv_{i}", x, impl=self.conv_impl))
             if i in (0, 1, 4):
                 x = pool2d(x, "max", 2)
         x = x.reshape(x.shape[0], -1)
@@ -325,13 +315,14 @@ class VGG(nn.Module):
     dropout_rate: float = 0.5
     batch_norm: bool = False
     bn_axis_name: str | None = None  # average batch statistics over this device axis
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("VGG", x)
         for s, stage in enumerate(self.stages):
             for j, c in enumerate(stage):
-                x = conv(c, 3, 1, f"conv_{s}_{j}", x, use_bias=not self.batch_norm)
+                x = conv(c, 3, 1, f"conv_{s}_{j}", x, use_bias=not self.batch_norm, impl=self.conv_impl)
                 if self.batch_norm:
                     x = batch_norm(train, self.bn_axis_name, f"bn_{s}_{j}")(x)
                 x = nn.relu(x)

@@ -33,6 +33,7 @@ class InceptionModule(nn.Module):
     """
 
     features: Sequence[int] = (64, 96, 128, 16, 32, 32)
+    conv_impl: str = "auto"  # Conv2D's impl
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -40,10 +41,11 @@ class InceptionModule(nn.Module):
             raise ValueError("InceptionModule needs six widths (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, "
                              f"pool proj), got {tuple(self.features)}.")
         c1, c3r, c3, c5r, c5, cp = self.features
-        b1 = nn.relu(conv(c1, 1, 0, "b1_1x1", x))
-        b2 = nn.relu(conv(c3, 3, 1, "b2_3x3", nn.relu(conv(c3r, 1, 0, "b2_reduce", x))))
-        b3 = nn.relu(conv(c5, 5, 2, "b3_5x5", nn.relu(conv(c5r, 1, 0, "b3_reduce", x))))
-        b4 = nn.relu(conv(cp, 1, 0, "b4_proj", pool2d(x, "max", 3, stride=1, padding=1)))
+        impl = self.conv_impl
+        b1 = nn.relu(conv(c1, 1, 0, "b1_1x1", x, impl=impl))
+        b2 = nn.relu(conv(c3, 3, 1, "b2_3x3", nn.relu(conv(c3r, 1, 0, "b2_reduce", x, impl=impl)), impl=impl))
+        b3 = nn.relu(conv(c5, 5, 2, "b3_5x5", nn.relu(conv(c5r, 1, 0, "b3_reduce", x, impl=impl)), impl=impl))
+        b4 = nn.relu(conv(cp, 1, 0, "b4_proj", pool2d(x, "max", 3, stride=1, padding=1), impl=impl))
         return jnp.concatenate([b1, b2, b3, b4], axis=-1)
 
 
@@ -66,16 +68,17 @@ class InceptionNet(nn.Module):
                                                  ((192, 96, 208, 16, 48, 64),))
     num_classes: int = 10
     dropout_rate: float = 0.4
+    conv_impl: str = "auto"  # Conv2D's impl
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         check_images("InceptionNet", x)
-        x = nn.relu(conv(self.stem, 3, 1, "stem", x))
+        x = nn.relu(conv(self.stem, 3, 1, "stem", x, impl=self.conv_impl))
         for s, stage in enumerate(self.stages):
             if s:
                 x = pool2d(x, "max", 2)
             for m, features in enumerate(stage):
-                x = InceptionModule(tuple(features), name=f"inception_{s}_{m}")(x)
+                x = InceptionModule(tuple(features), self.conv_impl, name=f"inception_{s}_{m}")(x)
         x = jnp.mean(x, axis=(1, 2))
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
         return nn.Dense(self.num_classes, name="output")(x)

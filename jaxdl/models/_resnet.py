@@ -28,13 +28,15 @@ class BasicBlock(nn.Module):
     stride: int = 1
     skip: bool = True
     bn_axis_name: str | None = None
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         # Stride 2 with padding 1 floors (31 / 2 + 1 = 16), as in the paper's implementation.
-        y = conv(self.features, 3, 1, "conv_0", x, stride=self.stride, use_bias=False, exact=False)
+        y = conv(self.features, 3, 1, "conv_0", x, stride=self.stride, use_bias=False, exact=False,
+                 impl=self.conv_impl)
         y = nn.relu(batch_norm(train, self.bn_axis_name, "bn_0")(y))
-        y = conv(self.features, 3, 1, "conv_1", y, use_bias=False)
+        y = conv(self.features, 3, 1, "conv_1", y, use_bias=False, impl=self.conv_impl)
         y = batch_norm(train, self.bn_axis_name, "bn_1")(y)
         if not self.skip:
             return nn.relu(y)
@@ -58,6 +60,7 @@ class ResNet(nn.Module):
       skip: ``False`` removes every skip connection (the "plain" network of the paper's
         Fig. 6 and of Li et al. 2018's loss-landscape study).
       bn_axis_name: compute batch statistics over all devices of this mapped axis.
+      conv_impl: the convolutions' formulation (``Conv2D``'s ``impl``; ``"auto"``: one per backend).
 
     Batch norm keeps its running statistics in the ``batch_stats`` collection, which the
     train state carries as ``model_state``; ``train=False`` uses them.
@@ -73,6 +76,7 @@ class ResNet(nn.Module):
     width: int = 16
     skip: bool = True
     bn_axis_name: str | None = None
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -80,13 +84,13 @@ class ResNet(nn.Module):
         if self.depth < 8 or (self.depth - 2) % 6:
             raise ValueError(f"ResNet depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110), got {self.depth}.")
         n = (self.depth - 2) // 6
-        x = conv(self.width, 3, 1, "stem", x, use_bias=False)
+        x = conv(self.width, 3, 1, "stem", x, use_bias=False, impl=self.conv_impl)
         x = nn.relu(batch_norm(train, self.bn_axis_name, "stem_bn")(x))
         for stage in range(3):
             for block in range(n):
                 stride = 2 if stage > 0 and block == 0 else 1
                 x = BasicBlock(self.width * 2**stage, stride=stride, skip=self.skip, bn_axis_name=self.bn_axis_name,
-                               name=f"stage{stage}_block{block}")(x, train=train)
+                               conv_impl=self.conv_impl, name=f"stage{stage}_block{block}")(x, train=train)
         x = jnp.mean(x, axis=(1, 2))
         return nn.Dense(self.num_classes, name="output")(x)
 
