@@ -44,10 +44,11 @@ def train_seeds(
     runs of the training (``fit``'s, one folder per seed).
 
     Returns:
-      ``{"per_seed": [{seed, test_loss, train_loss, [test_accuracy, train_accuracy]}],
-      "<metric>" and "<metric>_std" (mean and std over seeds), "steps", "seconds",
-      "param_count", "history", "state"}``; ``seconds`` is the training wall time (compilation
-      and per-epoch evaluation included, summed over resumed sessions).
+      A dict with ``"per_seed"`` (one dict per seed with ``seed``, ``test_loss``, ``train_loss``
+      and the metrics), ``"<metric>"`` and ``"<metric>_std"`` (mean and std over seeds),
+      ``"steps"``, ``"seconds"``, ``"param_count"``, ``"history"`` and ``"state"``; ``seconds``
+      is the training wall time (compilation and per-epoch evaluation included, summed over
+      resumed sessions).
     """
     seed_array = int_seeds("train_seeds", seeds)
     seeds = seed_array.tolist()

@@ -64,7 +64,7 @@ class SweepResult(NamedTuple):
 
 
 def concatenate_results(parts: Sequence[SweepResult]) -> SweepResult:
-    """Several ``SweepResult``s of the same shape (e.g. members run one program each) as one:
+    """Several ``SweepResult`` objects of the same shape (members run one program each) as one:
     members concatenated in order, ``seconds`` summed."""
     first = parts[0]
     join = lambda get: {n: np.concatenate([get(p)[n] for p in parts]) for n in get(first)}  # noqa: E731

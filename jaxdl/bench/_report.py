@@ -101,9 +101,9 @@ def performance_profile(rows: Sequence[dict], taus: Sequence[float] | None = Non
     """Dolan-More profiles of steps-to-target (see the module docstring).
 
     Returns:
-      ``{"problems": [P], "optimizers": [S], "cost": [P][S] (None: not reached), "taus": [T],
-      "rho": {optimizer: [T]}}``; problems no optimizer solved are left out (every ratio is
-      undefined there).
+      A dict with ``"problems"`` ``[P]``, ``"optimizers"`` ``[S]``, ``"cost"`` ``[P][S]`` (None
+      where not reached), ``"taus"`` ``[T]`` and ``"rho"`` (``{optimizer: [T]}``); problems no
+      optimizer solved are left out (every ratio is undefined there).
     """
     problems = sorted({r["problem"] for r in rows})
     optimizers = sorted({r["optimizer"] for r in rows})
