@@ -13,7 +13,10 @@ per round, the median round counts), steps/s of
     started from) and ``s2d`` (``LeNet5(conv_impl="s2d")``, LeNet-5's own blocked layout,
     compiled with ``jaxdl.cpu.matmul_conv_options()``: the one network-specific path kept),
   * PyTorch eager with the fused Adam (LeNet-5: NCHW and channels-last, the best is the
-    ratio's baseline; the 32x32 networks: channels-last).
+    ratio's baseline; the 32x32 networks: channels-last),
+  * mixed precision: LeNet-5's and ResNet-20's default with ``precision="bf16"`` (bf16 x bf16
+    -> float32 matmuls and convolutions) against PyTorch channels-last under
+    ``torch.autocast("cpu", bfloat16)``.
 All JAX steps are jaxdl train steps (jit, donated state, default metrics). Writes
 OUT/conv_step.json.
 """
@@ -52,12 +55,12 @@ class FlaxLeNet5(nn.Module):
         return nn.Dense(10)(x)
 
 
-def jax_runner(model, input_shape, batch_size, compiler_options=None):
+def jax_runner(model, input_shape, batch_size, compiler_options=None, precision="float32"):
     """``run(n)``: ``n`` jaxdl train steps (jit, donated state) of ``model`` on one fixed batch."""
     key = jax.random.key(0)
     x = jax.random.normal(key, (batch_size, *input_shape))
     batch = {"x": x, "y": jax.random.randint(key, (batch_size,), 0, 10)}
-    state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape)
+    state = jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=input_shape, precision=precision)
     step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0,
                    compiler_options=compiler_options)
 
@@ -126,13 +129,15 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
         return None
     torch.manual_seed(0)
 
-    def runner(model, x, y, fused):
+    def runner(model, x, y, fused, autocast=False):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
 
         def run(n):
             for _ in range(n):
                 opt.zero_grad(set_to_none=True)
-                torch.nn.functional.cross_entropy(model(x), y).backward()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    loss = torch.nn.functional.cross_entropy(model(x), y)
+                loss.backward()
                 opt.step()
 
         return run
@@ -145,9 +150,13 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
         if channels_last:
             model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
         lenet[f"lenet5_torch-{'channels_last' if channels_last else 'nchw'}"] = runner(model, xx, y, True)
+    lenet["lenet5_torch-autocast-bf16"] = runner(torch_lenet5().to(memory_format=torch.channels_last),
+                                                 x.contiguous(memory_format=torch.channels_last), y, True, True)
     x = torch.randn(batch_size, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     cifar = {f"{name}_torch": runner(make().to(memory_format=torch.channels_last).train(), x, y, True)
              for name, make in _torch_cifar_models(torch).items()}
+    cifar["resnet20_torch-autocast-bf16"] = runner(_torch_cifar_models(torch)["resnet20"]().to(
+        memory_format=torch.channels_last).train(), x, y, True, True)
     return lenet, cifar, {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
@@ -172,8 +181,10 @@ def main(argv=None) -> dict:
         ("flax-baseline", FlaxLeNet5(), None), ("default", jaxdl.LeNet5(), None),
         ("xla", jaxdl.LeNet5(conv_impl="xla"), None),
         ("s2d", jaxdl.LeNet5(conv_impl="s2d"), jaxdl.cpu.matmul_conv_options()))}
+    lenet["lenet5_default-bf16"] = jax_runner(jaxdl.LeNet5(), (28, 28, 1), b, precision="bf16")
     cifar = {f"{name}_{label}": jax_runner(make[args.quick](impl), (32, 32, 3), b)
              for name, make in CIFAR.items() for label, impl in (("default", "auto"), ("xla", "xla"))}
+    cifar["resnet20_default-bf16"] = jax_runner(CIFAR["resnet20"][args.quick]("auto"), (32, 32, 3), b, precision="bf16")
     if not args.no_torch:
         torch_out = torch_runners(b)
         if torch_out is None:
@@ -186,7 +197,7 @@ def main(argv=None) -> dict:
     result.update(interleaved_rates(cifar, steps=args.cifar_steps, rounds=args.cifar_rounds))
     for name in [*lenet, *cifar]:
         print(f"  {name:28s} {result[name]:8.1f} steps/s ({b * result[name]:.0f} images/s)")
-    result["ratios"] = _ratios(result, [n for n in lenet if "_torch" in n])
+    result["ratios"] = _ratios(result, [n for n in lenet if "_torch" in n and "autocast" not in n])
     for name, value in result["ratios"].items():
         print(f"  {name:44s} {value:6.2f}x")
     save_json(result, args.out, "conv_step.json")
@@ -204,6 +215,10 @@ def _ratios(result: dict, torch_lenet: list[str]) -> dict[str, float]:
         ratios["lenet5 s2d / torch best"] = result["lenet5_s2d"] / best
         for name in CIFAR:
             ratios[f"{name} default / torch"] = result[f"{name}_default"] / result[f"{name}_torch"]
+        for name in ("lenet5", "resnet20"):  # mixed precision: bf16 against float32 and torch.autocast
+            ratios[f"{name} bf16 / float32"] = result[f"{name}_default-bf16"] / result[f"{name}_default"]
+            ratios[f"{name} bf16 / torch autocast bf16"] = (result[f"{name}_default-bf16"]
+                                                            / result[f"{name}_torch-autocast-bf16"])
     return ratios
 
 

@@ -8,7 +8,9 @@ optimizer state, written here without jaxdl; jaxdl's is ``jax.jit(jaxdl.make_tra
 donate_argnums=0)`` (the default step: masks and the loss metric), and the same step built
 with ``norms=True`` (gradient and parameter norms) a third. All are timed in alternating
 rounds in one process, and jaxdl's rates are reported as ratios of the bare step's (the
-redesign's budget for the default step: >= 0.95). Also reports the step's matmul GFLOP/s as a fraction
+redesign's budget for the default step: >= 0.95). Mixed precision: jaxdl's step in float32
+and with ``precision="bf16"``, against PyTorch's eager step in float32 and under
+``torch.autocast(bfloat16)``, alternating rounds. Also reports the step's matmul GFLOP/s as a fraction
 of one 2048^3 float32 matmul's in the same process (the machine's practical matmul peak), and
 writes the numbers to OUT/train_step.json.
 """
@@ -91,6 +93,47 @@ def compare_with_bare_step(model, batch, *, steps: int, rounds: int) -> dict[str
                              steps=steps, rounds=rounds)
 
 
+def precision_rates(batch, *, steps: int, rounds: int, torch_too: bool = True) -> dict[str, float]:
+    """Steps/s of the MLP step in float32 and in bf16 (``precision="bf16"``: bf16 x bf16 ->
+    float32 matmuls), and of PyTorch's eager step in float32 and under
+    ``torch.autocast("cpu", bfloat16)`` when PyTorch is importable, in alternating rounds."""
+    key, runners = jax.random.key(0), {}
+    model = jaxdl.MLP(features=WIDTHS[1:])
+    step = jax.jit(jaxdl.make_train_step(jaxdl.softmax_cross_entropy), donate_argnums=0)
+    for precision in ("float32", "bf16"):
+        carry = {"state": jaxdl.create_train_state(model, optax.adam(1e-3), key=key, input_shape=(WIDTHS[0],),
+                                                   precision=precision)}
+
+        def run(n, carry=carry):
+            s = carry["state"]
+            for _ in range(n):
+                s, metrics = step(s, batch, key)
+            carry["state"] = jax.block_until_ready(s)
+
+        runners[f"jaxdl_{precision}"] = run
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch_too:
+        x, y = torch.from_numpy(np.asarray(batch["x"])), torch.from_numpy(np.asarray(batch["y"])).long()
+        layers = [torch.nn.Linear(i, o) for i, o in zip(WIDTHS[:-1], WIDTHS[1:])]
+        net = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+
+        def torch_run(n, autocast):
+            for _ in range(n):
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    loss = torch.nn.functional.cross_entropy(net(x), y)
+                loss.backward()
+                opt.step()
+
+        runners["torch_float32"] = lambda n: torch_run(n, False)
+        runners["torch_autocast_bf16"] = lambda n: torch_run(n, True)
+    return interleaved_rates(runners, steps=steps, rounds=rounds)
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch-size", type=int, default=128)
@@ -136,6 +179,7 @@ def main(argv=None) -> dict:
                                  steps=args.steps, rounds=args.rounds)
 
     rates = compare_with_bare_step(model, batch, steps=args.steps, rounds=args.rounds)
+    precision = precision_rates(batch, steps=args.steps, rounds=args.rounds, torch_too=not args.quick)
 
     flops = step_matmul_flops(args.batch_size)
     step_gflops = flops / step_s / 1e9
@@ -159,6 +203,7 @@ def main(argv=None) -> dict:
         "jaxdl_norms_steps_per_second": rates["jaxdl_norms"],
         "jaxdl_norms_over_bare": rates["jaxdl_norms"] / rates["bare"],
         "quick": args.quick,
+        "precision_steps_per_second": precision,
     }
     print(f"MLP 784-1000-1000-10, batch {args.batch_size}, Adam on {result['device']}:")
     print(f"  {result['steps_per_second']:.1f} steps/s ({result['step_ms']:.2f} ms/step), "
@@ -171,6 +216,10 @@ def main(argv=None) -> dict:
     print(f"  ratio train step / matmul: {result['fraction_of_matmul']:.2f}")
     print(f"  breakdown: gradient alone {1e3 * grad_s:.2f} ms ({flops / grad_s / 1e9:.1f} GFLOP/s), "
           f"Adam update alone {1e3 * update_s:.2f} ms")
+    print("  precision (alternating rounds): " + ", ".join(f"{n} {r:.1f} steps/s" for n, r in precision.items()))
+    if "torch_autocast_bf16" in precision:
+        result["jaxdl_bf16_over_torch_autocast"] = precision["jaxdl_bf16"] / precision["torch_autocast_bf16"]
+        print(f"  jaxdl bf16 / PyTorch autocast bf16: {result['jaxdl_bf16_over_torch_autocast']:.2f}x")
     save_json(result, args.out, "train_step.json")
     return result
 

@@ -49,6 +49,8 @@ CONFIG = {
     "microbatches": Param(1, "split each batch into this many micro-batches whose gradients are summed (the same "
                              "update; on a CPU the passes run side by side on the cores)", minimum=1),
     "lr": Param(1e-3, "Adam learning rate", minimum=0.0),
+    "precision": Param("float32", "bf16: convolutions and matmuls in bfloat16 with float32 accumulation",
+                       choices=list(jaxdl.PRECISIONS)),
     "seed": Param(0, "initialisation and data-order seed", minimum=0),
 }
 QUICK = {"epochs": 1, "max_train": 512}
@@ -82,7 +84,8 @@ def run(args, out: str) -> dict:
     model = MODELS[args.model](data.num_classes, impl)
     key = jax.random.key(args.seed)
     init_key, run_key = jax.random.split(key)
-    state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape)
+    state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape,
+                                     precision=args.precision)
     batch_size = min(args.batch_size, data.num_train)
     steps_per_epoch = -(-data.num_train // batch_size)
     metrics = {"accuracy": jaxdl.accuracy}

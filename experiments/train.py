@@ -91,6 +91,8 @@ CONFIG = {
     "data_seed": Param(0, "seed of generated datasets and splits", minimum=0),
     "standardize": Param(False, "standardise inputs with training statistics"),
     "checkpoint_every": Param(1000, "steps between checkpoints", minimum=1),
+    "precision": Param("float32", "bf16: matmuls in bfloat16 with float32 accumulation (parameters, optimizer "
+                                  "state and losses stay float32)", choices=list(jaxdl.PRECISIONS)),
 }
 QUICK = {"steps": 200, "seeds": 2}  # a tiny run for smoke tests
 
@@ -114,7 +116,7 @@ def run(args, out: str) -> dict:
         model, tx, data, loss=loss, seeds=seeds, num_steps=args.steps, batch_size=args.batch_size,
         metrics=metrics, regularizer=regularizer, workdir=out, checkpoint_every=args.checkpoint_every,
         progress=args.progress, description=f"{args.dataset}/{args.model}/{args.optimizer} x{args.seeds}",
-        log_dir=args.log_dir,
+        log_dir=args.log_dir, precision=args.precision,
     )
     history, per_seed = trained.pop("history"), trained["per_seed"]
     del trained["state"]

@@ -83,6 +83,10 @@ from jaxdl._losses import poisson_nll as poisson_nll
 from jaxdl._losses import softmax_cross_entropy as softmax_cross_entropy
 from jaxdl._metrics import accuracy as accuracy
 from jaxdl._metrics import confusion_matrix as confusion_matrix
+from jaxdl._precision import PRECISIONS as PRECISIONS
+from jaxdl._precision import mixed_conv as mixed_conv
+from jaxdl._precision import mixed_dot_general as mixed_dot_general
+from jaxdl._precision import mixed_precision as mixed_precision
 from jaxdl._pytrees import near_zero_fraction as near_zero_fraction
 from jaxdl._pytrees import param_count as param_count
 # robustness
@@ -140,6 +144,8 @@ __all__ = [
     "TrainState", "create_train_state", "create_train_states", "set_hyperparams",
     "Gradients", "loss_gradients", "microbatched", "across_devices", "penalized", "gradient_step",
     "make_train_step", "make_eval_step",
+    # mixed precision
+    "PRECISIONS", "mixed_precision", "mixed_dot_general", "mixed_conv",
     # losses and metrics
     "binary_cross_entropy", "gaussian_nll", "heaviside", "l1_penalty", "l2_penalty", "mae", "mse",
     "perceptron_loss", "poisson_nll", "softmax_cross_entropy", "accuracy", "confusion_matrix",

@@ -37,11 +37,13 @@ def train_seeds(
     progress: bool = True,
     description: str = "train",
     log_dir: str | os.PathLike | None = None,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """Train ``model`` with ``tx`` from each seed, all seeds as one vmapped program (``fit``
     with ``stacked=True``: each seed has its own initialisation, data order and dropout), then
     evaluate the final parameters on every example of both splits. ``log_dir``: TensorBoard
-    runs of the training (``fit``'s, one folder per seed).
+    runs of the training (``fit``'s, one folder per seed). ``precision``: ``"bf16"`` computes the
+    matmuls and convolutions in bfloat16 with float32 accumulation (``create_train_state``).
 
     Returns:
       A dict with ``"per_seed"`` (one dict per seed with ``seed``, ``test_loss``, ``train_loss``
@@ -54,7 +56,7 @@ def train_seeds(
     seeds = seed_array.tolist()
     pairs = jax.vmap(jax.random.split)(jax.vmap(jax.random.key)(seed_array))  # [K, 2]: init, run
     init_keys, run_keys = pairs[:, 0], pairs[:, 1]
-    states = create_train_states(model, tx, keys=init_keys, input_shape=data.input_shape)
+    states = create_train_states(model, tx, keys=init_keys, input_shape=data.input_shape, precision=precision)
     eval_step = make_eval_step(loss, metrics=metrics)
     result = fit(
         states, data, make_train_step(loss, metrics=metrics, regularizer=regularizer), key=run_keys,

@@ -22,6 +22,7 @@ from flax.training import train_state
 
 from jaxdl._checks import as_key
 from jaxdl.cpu import jit_once
+from jaxdl._precision import mixed_precision
 
 __all__ = ["TrainState", "create_train_state", "create_train_states", "set_hyperparams", "stack_size"]
 
@@ -108,6 +109,7 @@ def create_train_state(
     *,
     key: jax.Array,
     input_shape: tuple[int, ...],
+    precision: str = "float32",
     **hyperparams,
 ) -> TrainState:
     """Initialise ``model`` on a dummy ``[1, *input_shape]`` batch and ``tx`` on its params.
@@ -122,6 +124,10 @@ def create_train_state(
       tx: any optax ``GradientTransformation``.
       key: parameter-initialisation key (also seeds the init-time dropout stream).
       input_shape: shape of one example, e.g. ``(40,)``.
+      precision: ``"float32"`` or ``"bf16"``: the state's ``apply_fn`` computes the model's
+        matmuls and convolutions as bf16 x bf16 -> float32 (``jaxdl.mixed_precision``), in
+        training and evaluation; parameters, optimizer state, batch statistics, losses and
+        checkpoints stay float32. ``"float16"`` is refused (it would need loss scaling).
       **hyperparams: values for hyperparameters injected with ``optax.inject_hyperparams``
         (see ``set_hyperparams``).
 
@@ -129,6 +135,7 @@ def create_train_state(
       A ``TrainState`` with ``step == 0``.
     """
     input_shape = _check_input_shape(input_shape)
+    apply_fn = mixed_precision(model.apply, precision)  # checks the name before any work
     init = functools.partial(_init_variables, model, input_shape)
     if not isinstance(key, jax.core.Tracer):  # under jit / vmap the caller's program compiles it
         key = as_key(key)
@@ -138,7 +145,7 @@ def create_train_state(
             pass
     variables = dict(init(key))
     params = variables.pop("params")
-    state = TrainState.create(apply_fn=model.apply, params=params, tx=tx,
+    state = TrainState.create(apply_fn=apply_fn, params=params, tx=tx,
                               model_state=variables, input_shape=input_shape)
     if hyperparams:
         state = state.replace(opt_state=set_hyperparams(state.opt_state, **hyperparams))
@@ -151,6 +158,7 @@ def create_train_states(
     *,
     keys: jax.Array,
     input_shape: tuple[int, ...],
+    precision: str = "float32",
     **hyperparams,
 ) -> TrainState:
     """A stack of ``K`` train states, one per key (and per hyperparameter value), for
@@ -160,6 +168,7 @@ def create_train_states(
 
     Args:
       keys: ``[K]`` keys.
+      precision: as ``create_train_state``'s.
       **hyperparams: ``[K]`` values per injected hyperparameter (see ``set_hyperparams``).
 
     Returns:
@@ -169,7 +178,8 @@ def create_train_states(
     for name, values in hyperparams.items():
         if jnp.shape(values) != (k,):
             raise ValueError(f"hyperparameter {name!r} needs {k} values (one per key), got shape {jnp.shape(values)}.")
-    init = jit_once(jax.vmap(lambda key, hp: create_train_state(model, tx, key=key, input_shape=input_shape, **hp)))
+    init = jit_once(jax.vmap(lambda key, hp: create_train_state(model, tx, key=key, input_shape=input_shape,
+                                                                precision=precision, **hp)))
     return init(keys, {n: jnp.asarray(v) for n, v in hyperparams.items()})
 
 

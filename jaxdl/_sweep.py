@@ -28,6 +28,7 @@ from jaxdl import optim
 from jaxdl._batching import batch_schedule, epoch_layout, schedule_mask, schedule_program
 from jaxdl._checks import int_seeds, positive_int
 from jaxdl._fit_checks import check_fit_inputs
+from jaxdl._precision import compute_dtype
 from jaxdl._state import create_train_state
 from jaxdl._step import make_eval_step, make_train_step
 from jaxdl.cpu import jit_once
@@ -155,12 +156,15 @@ class Sweep:
         (``jaxdl._optim.flattened``): the same arithmetic for an element-wise optimizer, to
         float rounding, in fewer kernels, which compile faster. Default ``None``: when ``jaxdl._optim.is_elementwise(optimizer)``. The
         members' states never leave the sweep, so only the speed and the rounding show.
+      precision: ``"float32"`` or ``"bf16"`` (the members' matmuls and convolutions as bf16 x
+        bf16 -> float32; ``jaxdl.create_train_state``).
     """
 
     def __init__(self, model, optimizer: Callable[..., optax.GradientTransformation], *, loss: Callable,
                  batch_size: int, eval_every: int, metrics: Mapping[str, Callable] | None = None,
                  regularizer: Callable | None = None, devices: Sequence[jax.Device] | None = None,
-                 compiler_options: Mapping[str, Any] | None = None, flatten_optimizer: bool | None = None):
+                 compiler_options: Mapping[str, Any] | None = None, flatten_optimizer: bool | None = None,
+                 precision: str = "float32"):
         if isinstance(optimizer, optax.GradientTransformation) or not callable(optimizer):
             raise TypeError(f"Sweep needs an optimizer factory such as optax.adam, called with each member's "
                             f"hyperparameters, not {type(optimizer).__name__} (an optimizer already built with its "
@@ -171,6 +175,8 @@ class Sweep:
         batch_size = positive_int("Sweep: batch_size", batch_size)
         eval_every = positive_int("Sweep: eval_every", eval_every)
         self.model, self.optimizer, self.batch_size, self.eval_every = model, optimizer, batch_size, eval_every
+        self.precision = precision
+        compute_dtype(precision)  # a bad name fails here, not at the first run
         self._arguments = _factory_arguments(optimizer)  # the hyperparameters it can take; None: any
         if flatten_optimizer is None:
             flatten_optimizer = optim.is_elementwise(optimizer)
@@ -224,7 +230,7 @@ class Sweep:
         def init_members(seeds, hp):
             keys = jax.vmap(jax.random.key)(seeds)
             states = jax.vmap(lambda key, h: create_train_state(
-                self.model, tx, key=key, input_shape=data.input_shape, **h))(keys, hp)
+                self.model, tx, key=key, input_shape=data.input_shape, precision=self.precision, **h))(keys, hp)
             # The key the train steps fold the step number into (dropout), apart from init's.
             return states, jax.vmap(lambda key: jax.random.fold_in(key, 1))(keys)
 

@@ -300,6 +300,7 @@ def test_conv_step_benchmark_quick(tmp_path):
             assert result[f"{net}_{impl}"] > 0
         assert result["ratios"][f"{net} default / xla"] == result[f"{net}_default"] / result[f"{net}_xla"]
     assert result["lenet5_s2d"] > 0 and result["lenet5_flax-baseline"] > 0
+    assert result["lenet5_default-bf16"] > 0 and result["resnet20_default-bf16"] > 0
 
 
 # The lectures' experiments: (script, JSON it writes, PNGs it writes, a check on the numbers).

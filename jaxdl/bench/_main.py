@@ -38,6 +38,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help=f"{', '.join(OPTIMIZERS)}, optax:NAME or pkg.module:factory")
     p.add_argument("--protocol", default="deepobs", choices=list(PROTOCOLS))
     p.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
+    p.add_argument("--precision", default="float32", choices=["float32", "bf16"],
+                   help="bf16: matmuls and convolutions in bfloat16 with float32 accumulation")
     p.add_argument("--seeds", type=int, default=None, help="seeds of the final runs (default: the protocol's 10)")
     p.add_argument("--data-dir", default=None, help="real MNIST IDX files, or the tfds data directory")
     p.add_argument("--out", default=os.path.join("runs", "bench"))
@@ -62,6 +64,7 @@ def _resolve(args):
     protocol = protocol.quick() if args.quick else protocol
     if args.seeds is not None:
         protocol = dataclasses.replace(protocol, num_seeds=args.seeds)
+    protocol = dataclasses.replace(protocol, precision=args.precision)
     return problems, optimizers, protocol
 
 

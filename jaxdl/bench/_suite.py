@@ -48,6 +48,8 @@ class Protocol:
       validation_fraction: the training examples held out for tuning.
       search_seed: the seed of the tuning runs and of the random search.
       max_settings: keep at most this many grid points, spread over the grid (``quick``).
+      precision: ``"float32"`` or ``"bf16"`` (matmuls and convolutions in bfloat16 with float32
+        accumulation; ``jaxdl.create_train_state``).
     """
 
     name: str
@@ -58,11 +60,13 @@ class Protocol:
     validation_fraction: float = 0.1
     search_seed: int = 0
     max_settings: int | None = None
+    precision: str = "float32"
 
     @property
     def tag(self) -> str:
-        """The output folder: ``deepobs``, ``small_cosine``, ..."""
-        return self.name if self.schedule == "constant" else f"{self.name}_{self.schedule}"
+        """The output folder: ``deepobs``, ``small_cosine``, ``deepobs_bf16``, ..."""
+        tag = self.name if self.schedule == "constant" else f"{self.name}_{self.schedule}"
+        return tag if self.precision == "float32" else f"{tag}_{self.precision}"
 
     def candidates(self, problem: Problem, optimizer: BenchOptimizer) -> list[dict[str, float]]:
         """The settings tried in tuning (one, the defaults, for ``search="defaults"``)."""
@@ -141,7 +145,8 @@ def _records(unit: Unit, result, protocol: Protocol, seconds: float, execution: 
         record = {
             "testproblem": unit.problem.name, "optimizer_name": unit.optimizer.name,
             "optimizer_hyperparams": setting, "random_seed": int(seed), "phase": unit.phase,
-            "protocol": protocol.name, "schedule": protocol.schedule, "problem": describe(unit.problem),
+            "protocol": protocol.name, "schedule": protocol.schedule, "precision": protocol.precision,
+            "problem": describe(unit.problem),
             "batch_size": unit.problem.batch_size, "num_steps": unit.problem.num_steps,
             "eval_steps": steps.tolist(), "minibatch_train_losses": np.asarray(result.train_loss[k]).tolist(),
             f"{split}_losses": np.asarray(result.eval_metrics["eval_loss"][k]).tolist(),
@@ -160,10 +165,10 @@ def _records(unit: Unit, result, protocol: Protocol, seconds: float, execution: 
     return records
 
 
-def make_sweep(problem: Problem, data, factory) -> Sweep:
+def make_sweep(problem: Problem, data, factory, precision: str = "float32") -> Sweep:
     """The ``Sweep`` that trains ``problem``'s model on ``data`` with optimizer ``factory``."""
     return Sweep(problem.model(data), factory, loss=problem.loss, batch_size=problem.batch_size,
-                 eval_every=problem.eval_every, metrics=dict(problem.metrics))
+                 eval_every=problem.eval_every, metrics=dict(problem.metrics), precision=precision)
 
 
 def run_unit(unit: Unit, data, protocol: Protocol, *, sweep: Sweep, one_by_one: bool = False) -> list[dict]:
@@ -222,7 +227,8 @@ def run_plan(problems: Sequence[Problem], optimizers: Sequence[BenchOptimizer], 
             continue
         validation = data.validation_split(protocol.validation_fraction, key=jax.random.key(protocol.search_seed))
         for optimizer in optimizers:
-            sweep = make_sweep(problem, data, with_schedule(optimizer.factory, protocol.schedule, problem.num_steps))
+            sweep = make_sweep(problem, data, with_schedule(optimizer.factory, protocol.schedule, problem.num_steps),
+                               protocol.precision)
             run = lambda unit, d: run_unit(unit, d, protocol, sweep=sweep, one_by_one=one_by_one)  # noqa: E731
             best = dict(optimizer.defaults)
             if tuned:
