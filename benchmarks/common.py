@@ -80,3 +80,22 @@ def torch_lenet5():
             return self.out(torch.relu(self.f6(torch.relu(self.f5(x)))))
 
     return LeNet()
+
+
+def torch_train_runner(model, x, y, *, fused: bool = True, autocast: bool = False):
+    """``run(n)``: ``n`` eager PyTorch steps of ``model`` on ``(x, y)``: cross-entropy, backward
+    and Adam (1e-3; ``fused``: PyTorch's fused kernel), under ``torch.autocast("cpu",
+    bfloat16)`` when ``autocast``. Needs torch."""
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+
+    def run(n):
+        for _ in range(n):
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+
+    return run

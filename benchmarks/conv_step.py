@@ -30,7 +30,7 @@ import jax
 import optax
 
 import jaxdl
-from common import interleaved_rates, output_dir, save_json, torch_lenet5
+from common import interleaved_rates, output_dir, save_json, torch_lenet5, torch_train_runner
 
 # The 32x32 networks: jaxdl constructors by conv_impl, tiny versions for --quick.
 CIFAR = {
@@ -128,19 +128,7 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
     except ImportError:
         return None
     torch.manual_seed(0)
-
-    def runner(model, x, y, fused, autocast=False):
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
-
-        def run(n):
-            for _ in range(n):
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                    loss = torch.nn.functional.cross_entropy(model(x), y)
-                loss.backward()
-                opt.step()
-
-        return run
+    runner = torch_train_runner
 
     y = torch.randint(0, 10, (batch_size,))
     x = torch.randn(batch_size, 1, 28, 28)
@@ -149,14 +137,14 @@ def torch_runners(batch_size) -> tuple[dict, dict, dict] | None:
         model, xx = torch_lenet5(), x
         if channels_last:
             model, xx = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-        lenet[f"lenet5_torch-{'channels_last' if channels_last else 'nchw'}"] = runner(model, xx, y, True)
+        lenet[f"lenet5_torch-{'channels_last' if channels_last else 'nchw'}"] = runner(model, xx, y)
     lenet["lenet5_torch-autocast-bf16"] = runner(torch_lenet5().to(memory_format=torch.channels_last),
-                                                 x.contiguous(memory_format=torch.channels_last), y, True, True)
+                                                 x.contiguous(memory_format=torch.channels_last), y, autocast=True)
     x = torch.randn(batch_size, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    cifar = {f"{name}_torch": runner(make().to(memory_format=torch.channels_last).train(), x, y, True)
+    cifar = {f"{name}_torch": runner(make().to(memory_format=torch.channels_last).train(), x, y)
              for name, make in _torch_cifar_models(torch).items()}
     cifar["resnet20_torch-autocast-bf16"] = runner(_torch_cifar_models(torch)["resnet20"]().to(
-        memory_format=torch.channels_last).train(), x, y, True, True)
+        memory_format=torch.channels_last).train(), x, y, autocast=True)
     return lenet, cifar, {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import optax
 
 import jaxdl
-from common import interleaved_rates, output_dir, save_json, time_steps
+from common import interleaved_rates, output_dir, save_json, time_steps, torch_train_runner
 
 WIDTHS = (784, 1000, 1000, 10)
 
@@ -116,21 +116,15 @@ def precision_rates(batch, *, steps: int, rounds: int, torch_too: bool = True) -
     except ImportError:
         torch = None
     if torch is not None and torch_too:
-        x, y = torch.from_numpy(np.asarray(batch["x"])), torch.from_numpy(np.asarray(batch["y"])).long()
-        layers = [torch.nn.Linear(i, o) for i, o in zip(WIDTHS[:-1], WIDTHS[1:])]
-        net = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+        x = torch.from_numpy(np.array(batch["x"]))
+        y = torch.from_numpy(np.array(batch["y"])).long()
 
-        def torch_run(n, autocast):
-            for _ in range(n):
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                    loss = torch.nn.functional.cross_entropy(net(x), y)
-                loss.backward()
-                opt.step()
+        def net():
+            layers = [torch.nn.Linear(i, o) for i, o in zip(WIDTHS[:-1], WIDTHS[1:])]
+            return torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
 
-        runners["torch_float32"] = lambda n: torch_run(n, False)
-        runners["torch_autocast_bf16"] = lambda n: torch_run(n, True)
+        runners["torch_float32"] = torch_train_runner(net(), x, y)
+        runners["torch_autocast_bf16"] = torch_train_runner(net(), x, y, autocast=True)
     return interleaved_rates(runners, steps=steps, rounds=rounds)
 
 
