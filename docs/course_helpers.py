@@ -10,7 +10,9 @@ import io
 import json
 import os
 import runpy
+import shutil
 import sys
+import warnings
 
 import matplotlib.image
 import matplotlib.pyplot as plt
@@ -34,10 +36,12 @@ def run_script(script: str, *args: str, figures: list[str] | None = None) -> str
     as the command line would (its folder first on the path), show its PNGs; returns DIR."""
     path = os.path.join(ROOT, script)
     out = os.path.join(RUNS, os.path.splitext(os.path.basename(script))[0])
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run every build: nothing resumed, nothing stale
     old_argv, old_path = sys.argv, sys.path[:]
     sys.argv, sys.path = [path, *args, "--out", out], [os.path.dirname(path), *sys.path]
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the page shows the run's figures and numbers, not its warnings
             runpy.run_path(path, run_name="__main__")
     finally:
         sys.argv, sys.path = old_argv, old_path

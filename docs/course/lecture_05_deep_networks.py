@@ -17,18 +17,14 @@ Full configuration: ``python experiments/deep_net_regions.py``.
 # %%
 # The lines of jaxdl
 # ------------------
-import jax
-import jax.numpy as jnp
-
-import jaxdl
-from jaxdl.analysis import deep_param_count, deep_region_upper_bound, regions_along_line
+from jaxdl.analysis import deep_param_count, deep_region_upper_bound, random_dense_layers, regions_along_line
 
 for depth in (1, 2, 3):
-    net = jaxdl.MLP(features=(8,) * depth + (1,))
-    params = net.init(jax.random.key(depth), jnp.ones((1, 1)))["params"]
-    count = regions_along_line(params, [-3.0], [3.0]).num_regions
+    # He-normal weights and N(0, 0.5^2) biases (with Flax's zero biases every unit would switch at 0)
+    layers = random_dense_layers([1] + [8] * depth + [1], seed=depth)
+    count = regions_along_line(layers, [-3.0], [3.0]).num_regions
     print(f"depth {depth}: {count} regions on [-3, 3] (bound {deep_region_upper_bound([8] * depth)}), "
-          f"{jaxdl.param_count(params)} = {deep_param_count(8, depth)} parameters")
+          f"{deep_param_count(8, depth)} parameters")
 
 # %%
 # The experiment, run when this page was built

@@ -35,4 +35,4 @@ for name, tx in (("sgd", optim.sgd(1e-3)), ("momentum", optim.momentum(1e-3, 0.9
 # --------------------------------------------
 from course_helpers import run_script
 
-run_script("benchmarks/test_functions.py", "--quick")
+out = run_script("benchmarks/test_functions.py", "--quick")  # its output folder

@@ -24,7 +24,7 @@ import jaxdl
 data = jaxdl.data.mnist1d()
 noisy = jaxdl.data.with_label_noise(data, 0.15, key=jax.random.key(0))
 changed = float((noisy.y_train != data.y_train).mean())
-print(f"labels changed: {changed:.3f} (15% drawn, some land on the true class)")
+print(f"labels changed: {changed:.3f}")
 for width in (4, 16, 64):
     count = jaxdl.param_count(jaxdl.MLP(features=(width, width, 10)).init(jax.random.key(0), data.x_train[:1]))
     print(f"width {width:3d}: {count} parameters")

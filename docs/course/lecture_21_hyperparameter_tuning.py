@@ -16,10 +16,12 @@ Full configuration: ``python experiments/tune.py --trials 64 --batch 16``
 # The lines of jaxdl
 # ------------------
 import optax
+import optuna
 
 import jaxdl
 from jaxdl.sweep import Sweep
 
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per trial
 data = jaxdl.data.mnist1d()
 sweep = Sweep(jaxdl.MLP(features=(100, 100, 10)), optax.adamw, loss=jaxdl.softmax_cross_entropy, batch_size=100,
               eval_every=100, metrics={"accuracy": jaxdl.accuracy})
