@@ -100,9 +100,9 @@ CNNS = [
     ("alexnet", lambda impl: jaxdl.AlexNet(channels=(4, 8, 8, 8, 8), hidden=(16, 16), conv_impl=impl), (16, 16, 3)),
     ("vgg_bn", lambda impl: jaxdl.VGG(stages=((4,), (8, 8)), hidden=(16,), batch_norm=True, conv_impl=impl),
      (16, 16, 3)),
-    ("inception", lambda impl: jaxdl.InceptionNet(stem=8, stages=(((4, 4, 8, 2, 4, 4),), ((8, 4, 8, 2, 4, 4),)),
-                                                  conv_impl=impl), (16, 16, 3)),
-    ("resnet8", lambda impl: jaxdl.ResNet(depth=8, width=4, conv_impl=impl), (32, 32, 3)),
+    ("inception", lambda impl: jaxdl.InceptionNet(stem=4, stages=(((2, 2, 4, 2, 2, 2),),), conv_impl=impl),
+     (8, 8, 3)),
+    ("resnet8", lambda impl: jaxdl.ResNet(depth=8, width=4, conv_impl=impl), (16, 16, 3)),
 ]
 
 
