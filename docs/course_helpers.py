@@ -22,16 +22,16 @@ ROOT = os.path.dirname(DOCS)
 RUNS = os.path.join(DOCS, "_build", "course_runs")
 
 
-def run_experiment(name: str, *args: str, figures: list[str] | None = None) -> dict:
-    """Run ``experiments/NAME.py --quick --no-progress --out DIR ARGS`` and show its PNGs
-    (``figures``: these file names, in order; default all). Returns its JSON numbers."""
-    out = run_script(os.path.join("experiments", f"{name}.py"), "--quick", "--no-progress", *args, figures=figures)
+def run_experiment(name: str) -> dict:
+    """Run ``experiments/NAME.py --quick --no-progress --out DIR`` and show its PNGs. Returns
+    its JSON numbers."""
+    out = run_script(os.path.join("experiments", f"{name}.py"), "--quick", "--no-progress")
     results = [f for f in os.listdir(out) if f.endswith(".json")]
     with open(os.path.join(out, f"{name}.json" if f"{name}.json" in results else sorted(results)[0])) as f:
         return json.load(f)
 
 
-def run_script(script: str, *args: str, figures: list[str] | None = None) -> str:
+def run_script(script: str, *args: str) -> str:
     """Run ``python SCRIPT ARGS --out DIR`` (a path from the repository root) in this process,
     as the command line would (its folder first on the path), show its PNGs; returns DIR."""
     path = os.path.join(ROOT, script)
@@ -45,7 +45,7 @@ def run_script(script: str, *args: str, figures: list[str] | None = None) -> str
             runpy.run_path(path, run_name="__main__")
     finally:
         sys.argv, sys.path = old_argv, old_path
-    for png in figures or sorted(f for f in os.listdir(out) if f.endswith(".png")):
+    for png in sorted(f for f in os.listdir(out) if f.endswith(".png")):
         show(os.path.join(out, png))
     return out
 
@@ -60,9 +60,8 @@ def show(png: str) -> None:
     ax.axis("off")
 
 
-def numbers(result: dict, *keys: str) -> None:
-    """Print the named top-level numbers of an experiment's JSON (all scalars when none named)."""
-    keys = keys or tuple(k for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
-    for key in keys:
-        value = result[key]
-        print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+def numbers(result: dict) -> None:
+    """Print the top-level numbers of an experiment's JSON."""
+    for key, value in result.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")

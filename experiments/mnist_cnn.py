@@ -80,8 +80,7 @@ def run(args, out: str) -> dict:
                              num_classes=data.num_classes, name=data.name, info=data.info)
     print(f"data: {data.num_train} training and {data.num_test} test images of shape {data.input_shape}")
 
-    impl = args.conv_impl
-    model = MODELS[args.model](data.num_classes, impl)
+    model = MODELS[args.model](data.num_classes, args.conv_impl)
     key = jax.random.key(args.seed)
     init_key, run_key = jax.random.split(key)
     state = jaxdl.create_train_state(model, optax.adam(args.lr), key=init_key, input_shape=data.input_shape,
@@ -99,7 +98,7 @@ def run(args, out: str) -> dict:
         progress=args.progress, description=f"{args.model} on {data.name}",
         # LeNet-5's blocked layout is slicing and padding between matmuls, which XLA:CPU's older
         # loop emitters run faster, next to small dots; see jaxdl.cpu.
-        compiler_options=jaxdl.cpu.matmul_conv_options() if impl == "s2d" else None,
+        compiler_options=jaxdl.cpu.matmul_conv_options() if args.conv_impl == "s2d" else None,
     )
     seconds = time.perf_counter() - start
 
@@ -118,7 +117,7 @@ def run(args, out: str) -> dict:
         "param_count": jaxdl.param_count(result.state.params),
         "steps": int(result.state.step),
         "seconds": seconds,
-        "config": dict(vars(args), conv_impl=impl, out=out),
+        "config": dict(vars(args), out=out),
         "data": data.info,
         "device": jax.devices()[0].device_kind,
         "jax_version": jax.__version__,

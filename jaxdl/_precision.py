@@ -139,7 +139,7 @@ def _replaced(eqn, invals, dtype) -> list | None:
     if name == "conv_general_dilated":
         conv = {k: params[k] for k in ("window_strides", "padding", "lhs_dilation", "rhs_dilation",
                                        "dimension_numbers", "feature_group_count", "batch_group_count")}
-        return [mixed_conv(*invals, tuple(sorted(conv.items(), key=lambda kv: kv[0])), dtype)]
+        return [mixed_conv(*invals, tuple(sorted(conv.items())), dtype)]
     return None
 
 
@@ -162,8 +162,7 @@ def _dot(x, y, dimension_numbers):
         if nb == 0 and lc and lc[0] != x.ndim - 1:
             x, lc = _contracted_last(x, lc[0]), (x.ndim - 1,)
         return lax.dot_general(x, y, ((lc, rc), (lb, rb)), preferred_element_type=jnp.float32)
-    x_free = [a for a in range(x.ndim) if a not in lc and a not in lb]
-    y_free = [a for a in range(y.ndim) if a not in rc and a not in rb]
+    x_free, y_free = _free_axes(x.ndim, lc, lb), _free_axes(y.ndim, rc, rb)
     batch = [x.shape[a] for a in lb]
     m, n = [x.shape[a] for a in x_free], [y.shape[a] for a in y_free]
     k = int(np.prod([x.shape[a] for a in lc], dtype=int))
@@ -174,11 +173,16 @@ def _dot(x, y, dimension_numbers):
     return out.reshape(*batch, *m, *n)
 
 
+def _free_axes(ndim: int, contracting, batch) -> list[int]:
+    """An operand's axes that are neither contracted nor batch axes, in order."""
+    return [a for a in range(ndim) if a not in contracting and a not in batch]
+
+
 def _contracted_last(x, axis: int):
-    """``x`` with ``axis`` moved last, as a row-major copy. XLA:CPU's bf16 dot is 2x slower
+    """``x`` with ``axis`` moved last, as a row-major copy. XLA:CPU's bf16 dot is much slower
     when the left operand's contracted axis is not its innermost (a dense layer's kernel
-    gradient ``x^T g``); left to itself XLA folds a transpose back into the dot, so the
-    flattened copy passes an optimization barrier."""
+    gradient ``x^T g``; measured in ``benchmarks/REPORT.md`` section 16); left to itself XLA
+    folds a transpose back into the dot, so the flattened copy passes an optimization barrier."""
     moved = jnp.moveaxis(x, axis, -1)
     return lax.optimization_barrier(moved.reshape(-1)).reshape(moved.shape)
 
@@ -195,8 +199,7 @@ def _dot_bwd(dimension_numbers, dtype, residuals, g):
     gb = g.astype(dtype)
     (lc, rc), (lb, rb) = dimension_numbers
     nb = len(lb)
-    x_free = [a for a in range(xb.ndim) if a not in lc and a not in lb]
-    y_free = [a for a in range(yb.ndim) if a not in rc and a not in rb]
+    x_free, y_free = _free_axes(xb.ndim, lc, lb), _free_axes(yb.ndim, rc, rb)
     g_x = tuple(range(nb, nb + len(x_free)))  # g's axes: batch, x's free axes, y's free axes
     g_y = tuple(range(nb + len(x_free), gb.ndim))
     # dx [batch, x free, y's contracted axes in increasing order] -> x's axis order

@@ -68,12 +68,16 @@ def test_every_model_in_bf16_is_its_float32_self_within_tolerance(name, model, i
 
 
 def _dot_input_dtypes(jaxpr) -> list[tuple[str, str]]:
+    """The operand dtypes of every dot_general in ``jaxpr`` and in the jaxprs its equations hold."""
     found = []
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "dot_general":
             found.append(tuple(str(v.aval.dtype) for v in eqn.invars))
-        for sub in jax.core.subjaxprs(eqn) if hasattr(jax.core, "subjaxprs") else ():
-            found += _dot_input_dtypes(sub)
+        for value in eqn.params.values():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(item, "jaxpr", item)
+                if hasattr(inner, "eqns"):
+                    found += _dot_input_dtypes(inner)
     return found
 
 

@@ -153,7 +153,7 @@ def s2d_conv2d_maxpool(xb, kernel, block: int):
     return _window_max(s2d_conv2d_windows(xb, kernel, block))
 
 
-def blocked_conv2d(x, kernel, *, stride: int = 1, padding: int = 0, dilation: int = 1, block: int = 2):
+def blocked_conv2d(x, kernel, *, stride: int = 1, padding: int = 0, dilation: int = 1, block: int | None = None):
     """Any 2D convolution (filter size, stride, padding, dilation) as one matmul over pixel
     blocks: the general form of the ``s2d`` path, and ``Conv2D(impl="auto")``'s formulation on a
     CPU for few channels and small images (``cpu_conv2d``).
@@ -175,13 +175,14 @@ def blocked_conv2d(x, kernel, *, stride: int = 1, padding: int = 0, dilation: in
     Args:
       x: ``[B, H, W, C]`` (NHWC); kernel: ``[F, F, C, O]`` (HWIO).
       stride, padding, dilation: as ``lax.conv_general_dilated``'s (square, symmetric).
-      block: ``P``, a multiple of ``stride``.
+      block: ``P``, a multiple of ``stride``; default ``2 stride`` (2x2 output pixels per block).
 
     Returns:
       ``[B, M_h, M_w, O]``, equal to ``lax.conv_general_dilated(x, kernel, (s, s), ((p, p),) * 2,
       rhs_dilation=(d, d), dimension_numbers=("NHWC", "HWIO", "NHWC"))`` to float rounding.
     """
     _check("blocked_conv2d", x, kernel)
+    block = 2 * stride if block is None else block
     if block < 1 or stride < 1 or dilation < 1 or padding < 0 or block % stride:
         raise ValueError(f"blocked_conv2d: block ({block}) must be a positive multiple of stride ({stride}); "
                          f"dilation >= 1 and padding >= 0 (got {dilation}, {padding}).")

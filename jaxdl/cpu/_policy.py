@@ -21,9 +21,9 @@ __all__ = ["cpu_conv2d", "cpu_conv_formulation", "xla_conv2d", "CPU_CONV_FORMULA
 
 CPU_CONV_FORMULATIONS = ("dot", "blocked", "xla")
 # Input channels up to which the pixel-block matmul wins at any image size (ResNet's and
-# LeNet's first layers: 3.6-5x), and the image side and channels up to which it wins for
-# wider layers at stride 1 (16x16 with 32-64 channels and 8x8x64: 1.2-1.55x). It loses on
-# 32x32x16 (0.84x), at stride 2 (0.77x) and on 8x8x128 (0.80x).
+# LeNet's first layers), and the image side and channels up to which it wins for wider layers
+# at stride 1 (16x16 with 32-64 channels, 8x8x64). It loses on 32x32x16, at stride 2 and on
+# 8x8x128. The measured ratios are the per-layer table of benchmarks/REPORT.md section 3.
 _FEW_CHANNELS = 8
 _SMALL_IMAGE = 16
 _SMALL_IMAGE_CHANNELS = 64
@@ -64,5 +64,5 @@ def cpu_conv2d(x, kernel, *, stride: int = 1, padding: int = 0, dilation: int = 
     if how == "dot":
         return jnp.einsum("bhwc,co->bhwo", x, kernel[0, 0])
     if how == "blocked":
-        return blocked_conv2d(x, kernel, stride=stride, padding=padding, dilation=dilation, block=2 * stride)
+        return blocked_conv2d(x, kernel, stride=stride, padding=padding, dilation=dilation)
     return xla_conv2d(x, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups)

@@ -115,8 +115,7 @@ class Conv2D(nn.Module):
             y = jax.lax.platform_dependent(x, kernel, cpu=functools.partial(cpu_conv2d, **how),
                                            default=functools.partial(xla_conv2d, **how))
         elif self.impl == "blocked":
-            y = blocked_conv2d(x, kernel, stride=self.stride, padding=self.padding, dilation=self.dilation,
-                               block=2 * self.stride)
+            y = blocked_conv2d(x, kernel, stride=self.stride, padding=self.padding, dilation=self.dilation)
         else:
             y = xla_conv2d(x, kernel, **how)
         if self.use_bias:
